@@ -147,7 +147,7 @@ export class Scheduler {
 
   private grow(): void {
     const n = this.dueAt.length * 2;
-    const grow = (a: Float64Array): Float64Array => {
+    const grow = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
       const b = new Float64Array(n);
       b.set(a);
       return b;
