@@ -16,6 +16,7 @@ export {
   GFP_NOFS, GFP_NOIO, GFP_NOWAIT, GFP_USER, gfpflagsAllowBlocking,
 } from './gfp.ts';
 export { FlatPageAllocator, PG_pfmemalloc } from './page-allocator.ts';
+export { getPageRef, putPageRef } from './page-ref.ts';
 export type { PageAllocator } from './page-allocator.ts';
 export { BadPageState, EEXIST, ENOMEM, KmemCacheBusy } from './errors.ts';
 export {

@@ -25,9 +25,9 @@
  */
 
 import type { MachineMemory } from '../hv/memory.ts';
-import { InvalidArgument, RefUnderflow } from '../errors.ts';
-import { BadPageState } from './errors.ts';
+import { InvalidArgument } from '../errors.ts';
 import { PG_pfmemalloc, type PageAllocator } from './page-allocator.ts';
+import { getPageRef, putPageRef } from './page-ref.ts';
 import type { ExecContext } from './task.ts';
 
 /** Counters of the network pool, kept apart from the system allocator's. */
@@ -124,27 +124,12 @@ export class NtaAllocator implements PageAllocator {
   }
 
   getPage(frame: number): void {
-    const rc = this.mem.refcount;
-    if (this.home[frame]! >= 0 && rc[frame] === 0) throw new BadPageState(frame, 'get_page on a free page');
-    rc[frame]!++;
+    getPageRef(this.mem, frame, this.home[frame]! >= 0);
   }
 
   putPage(frame: number): void {
-    const rc = this.mem.refcount;
-    const count = rc[frame]!;
-    if (!(count > 0)) throw new RefUnderflow(`put_page on frame ${frame} with refcount ${count}`);
-    if (count === 1) {
-      const h = this.home[frame]!;
-      if (h >= 0) {
-        rc[frame] = 0;
-        this.release(frame, h);
-        return;
-      }
-      if (this.mem.owner[frame] === this.domid) {
-        throw new BadPageState(frame, `last reference dropped through the network pool of dom${this.domid}, which does not manage it`);
-      }
-    }
-    rc[frame] = count - 1;
+    const home = this.home[frame]!;
+    if (putPageRef(this.mem, this.domid, frame, home >= 0)) this.release(frame, home);
   }
 
   isPfmemalloc(frame: number): boolean {

@@ -36,11 +36,12 @@
 
 import { XEN_PAGE_SIZE } from '../abi/page.ts';
 import type { MachineMemory } from '../hv/memory.ts';
-import { InvalidArgument, RefUnderflow } from '../errors.ts';
+import { InvalidArgument } from '../errors.ts';
 import { ALLOC_CPUSET, ALLOC_NO_WATERMARKS, ALLOC_WMARK_MASK, ALLOC_WMARK_MIN, gfpToAllocFlags } from './alloc-flags.ts';
-import { BadPageState, ENOMEM } from './errors.ts';
+import { ENOMEM } from './errors.ts';
 import { __GFP_DIRECT_RECLAIM, __GFP_KSWAPD_RECLAIM, __GFP_NOFAIL, GFP_KERNEL } from './gfp.ts';
 import { PG_pfmemalloc, type PageAllocator } from './page-allocator.ts';
+import { getPageRef, putPageRef } from './page-ref.ts';
 import { memReservePagesCharge, memReserveRootInit, type MemReserve } from './reserve.ts';
 import { memallocNoreclaimRestore, memallocNoreclaimSave, PF_MEMALLOC, type ExecContext } from './task.ts';
 import { THROTTLE_NONE, throttleDirectReclaim } from './vmscan.ts';
@@ -200,26 +201,11 @@ export class ZonePageAllocator implements PageAllocator {
   }
 
   getPage(frame: number): void {
-    const rc = this.mem.refcount;
-    if (this.managed[frame] === 1 && rc[frame] === 0) throw new BadPageState(frame, 'get_page on a free page');
-    rc[frame]!++;
+    getPageRef(this.mem, frame, this.managed[frame] === 1);
   }
 
   putPage(frame: number): void {
-    const rc = this.mem.refcount;
-    const count = rc[frame]!;
-    if (!(count > 0)) throw new RefUnderflow(`put_page on frame ${frame} with refcount ${count}`);
-    if (count === 1) {
-      if (this.managed[frame] === 1) {
-        rc[frame] = 0;
-        this.freeOne(frame);
-        return;
-      }
-      if (this.mem.owner[frame] === this.domid) {
-        throw new BadPageState(frame, `last reference dropped through an allocator of dom${this.domid} that does not manage it`);
-      }
-    }
-    rc[frame] = count - 1;
+    if (putPageRef(this.mem, this.domid, frame, this.managed[frame] === 1)) this.freeOne(frame);
   }
 
   isPfmemalloc(frame: number): boolean {
@@ -355,7 +341,7 @@ export class ZonePageAllocator implements PageAllocator {
     return -1;
   }
 
-  /** Free a page (refcount already 0): back on the list first, then the lazy uncharge of its group. */
+  /** Free a page (refcount just reached 0): back on the list first, then the lazy uncharge of its group. */
   private freeOne(f: number): void {
     const flags = this.mem.flags;
     if ((flags[f]! & PG_pfmemalloc) !== 0) {
