@@ -10,6 +10,7 @@
  *                                                             objBits[f*16..] one bit per allocated object
  *   frame f:  | obj 0 | obj 1 | obj 2 | ... |     a free object's first two bytes hold the offset of the next
  *              free object (0xffff ends the list), as SLUB keeps its free pointer inside the object.
+ *              Objects are handed out as they are: not zeroed, the free pointer's bytes included.
  * ```
  *
  * An object is a handle: its byte address in machine memory, `frame × 4096 + offset`, so `mem.bytes[handle]`
@@ -197,6 +198,7 @@ export function kmemCacheAlloc(cache: KmemCache, gfp: number): number {
   if (cache.destroyed) throw new UseAfterDestroy(`kmem_cache ${cache.name}`);
   const kmem = cache.kmem;
   const cpu = kmem.ctx.cpu;
+  if (!(cpu < kmem.cpus)) throw new InvalidArgument(`kmem_cache_alloc(${cache.name}): CPU ${cpu} of ${kmem.cpus}`);
   let slab = cache.cpuSlab[cpu]!;
   if (slab >= 0) {
     if (!pfmemallocMatch(kmem, slab, gfp)) {
