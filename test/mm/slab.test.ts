@@ -160,6 +160,9 @@ test('slab: misuse throws: double free, a foreign or misaligned handle, destroy 
   kmemCacheFree(cache, b);
   kmemCacheDestroy(cache);
   throwsType(() => kmemCacheAlloc(cache, GFP_KERNEL), UseAfterDestroy);
+  kmem.ctx.cpu = 1; // this slab layer was built for one CPU
+  throwsType(() => kmemCacheAlloc(other, GFP_KERNEL), InvalidArgument);
+  kmem.ctx.cpu = 0;
   teardown(kmem, pa);
 });
 
