@@ -13,10 +13,11 @@
  */
 
 import { InvalidArgument } from '../errors.ts';
+import type { Clock } from '../hv/clock.ts';
 
 export type Callback = () => void;
 
-export class Scheduler {
+export class Scheduler implements Clock {
   private time = 0;
   private seq = 0;
   private size = 0;
