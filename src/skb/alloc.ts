@@ -23,7 +23,7 @@ import { skbStructAlloc, type SkbEnv } from './env.ts';
 import { SkbBug } from './errors.ts';
 import { allocHead, headEnd, headWrite, wrapHeadFrag } from './head.ts';
 import { pagePfmemalloc } from './frag.ts';
-import type { SkBuff, SkbSharedInfo } from './skbuff.ts';
+import { skbCloned, type SkBuff, type SkbSharedInfo } from './skbuff.ts';
 
 /** Throws UseAfterDestroy if `skb` was freed. Every public operation checks its skb arguments. */
 export function assertLive(skb: SkBuff, op: string): void {
@@ -184,7 +184,7 @@ export function skbTrim(skb: SkBuff, len: number): void {
 /** __skb_header_release: this uncloned skb promises never to touch its header again (nohdr). */
 export function skbHeaderRelease(skb: SkBuff): void {
   assertLive(skb, 'skb_header_release');
-  if (skb.cloned) throw new SkbBug('__skb_header_release on a cloned skb');
+  if (skbCloned(skb)) throw new SkbBug('__skb_header_release on a cloned skb');
   skb.nohdr = true;
   skb.shinfo.dataref = 1 + (1 << SKB_DATAREF_SHIFT);
 }

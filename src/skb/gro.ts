@@ -15,7 +15,8 @@
  *
  * Returns 0, or -E2BIG when the aggregate would reach the size limit or the skb asks for a flush. After a
  * merge the caller disposes of skb with napiGroFreeMerged (nothing to do after outcome (c)). GRO input skbs are
- * fresh from a driver; a cloned or shared one is refused as a programming error (Linux assumes it away).
+ * fresh from a driver: a cloned, shared or zerocopy one is refused as a programming error (Linux assumes it
+ * away; a zerocopy skb's completion would vanish with its stolen shell).
  */
 
 import { assertLive, skbHeaderRelease } from './alloc.ts';
@@ -26,6 +27,7 @@ import { SkbBug } from './errors.ts';
 import { fragSlotCopy, fragSlotSet, skbFragUnref } from './frag.ts';
 import { consumeSkb, kfreeSkbPartial } from './free.ts';
 import { skbCloned, skbHeadlen, skbIsGso, skbShared, type SkBuff } from './skbuff.ts';
+import { skbZcopy } from './ubuf.ts';
 
 /** dev_gro_receive's NAPI_GRO_CB setup: payload starts `dataOffset` bytes after skb.data. */
 export function napiGroCbInit(skb: SkBuff, dataOffset: number): void {
@@ -46,6 +48,7 @@ export function skbGroReceive(p: SkBuff, skb: SkBuff, groMaxSize: number = GRO_L
   assertLive(p, 'skb_gro_receive');
   assertLive(skb, 'skb_gro_receive');
   if (skbShared(skb) || skbCloned(skb) || skbCloned(p)) throw new SkbBug('skb_gro_receive on a shared or cloned skb');
+  if (skbZcopy(skb) !== null) throw new SkbBug('skb_gro_receive on a zerocopy skb (its completion would be lost with its shell)');
   const len = skbGroLen(skb);
   if (p.len + len >= Math.min(groMaxSize, GRO_LEGACY_MAX_SIZE) || skb.groFlush) return -E2BIG;
   const lp = p.groLast ?? p;
