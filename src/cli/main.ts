@@ -7,8 +7,9 @@ import { pathToFileURL } from 'node:url';
 import { UsageError, type CliIO, type Command } from './common.ts';
 import { demoCommand } from './demo.ts';
 import { ringCommand } from './ring.ts';
+import { runCommand, scenariosCommand } from './run.ts';
 
-const COMMANDS: readonly Command[] = [demoCommand, ringCommand];
+const COMMANDS: readonly Command[] = [demoCommand, scenariosCommand, runCommand, ringCommand];
 
 function topUsage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
