@@ -77,20 +77,30 @@ export function fragDestructorAlloc(env: SkbEnv, destroy: FragDestroyFn, data: u
 
 /** skb_frag_destructor_ref: one more holder. */
 export function skbFragDestructorRef(d: FragDestructor): void {
-  if (!d.live) throw new UseAfterDestroy(`frag destructor #${d.id} referenced after it was destroyed`);
+  if (!d.live) throw destroyedError(d, 'skb_frag_destructor_ref');
   d.ref++;
-  if (d.trace !== null) d.trace.push(`ref -> ${d.ref}\n${captureSite()}`);
+  if (d.trace !== null) traceDestructor(d, 'ref');
 }
 
 /** skb_frag_destructor_unref: one holder fewer; the last one runs `destroy` and recycles the object. */
 export function skbFragDestructorUnref(d: FragDestructor): void {
-  if (!d.live) throw new UseAfterDestroy(`frag destructor #${d.id} unreferenced after it was destroyed`);
-  d.ref--;
-  if (d.trace !== null) d.trace.push(`unref -> ${d.ref}\n${captureSite()}`);
-  if (d.ref === 0) destroyDestructor(d);
+  if (!d.live) throw destroyedError(d, 'skb_frag_destructor_unref');
+  if (d.trace !== null) traceDestructor(d, 'unref');
+  if (--d.ref === 0) destroyDestructor(d);
 }
 
-function destroyDestructor(d: FragDestructor): void {
+/** The error for touching a destructor (or a slot naming it) after its destroy ran. */
+export function destroyedError(d: FragDestructor, what: string): UseAfterDestroy {
+  return new UseAfterDestroy(`${what}: frag destructor #${d.id} has already been destroyed`);
+}
+
+/** Tracking mode: remember where a reference was taken or dropped (the count is the one after the change). */
+export function traceDestructor(d: FragDestructor, what: 'ref' | 'unref'): void {
+  d.trace!.push(`${what} -> ${what === 'ref' ? d.ref : d.ref - 1}\n${captureSite()}`);
+}
+
+/** The last reference is gone: run `destroy` once, then recycle the object with a new generation. */
+export function destroyDestructor(d: FragDestructor): void {
   const env = d.env;
   const destroy = d.destroy;
   d.live = false;
@@ -103,12 +113,7 @@ function destroyDestructor(d: FragDestructor): void {
   env.freeDestructors.push(d);
 }
 
-/** The generation a slot records when the destructor is set on it. */
-export function fragDestructorGen(d: FragDestructor): number {
-  return d.gen;
-}
-
 /** Throws UseAfterDestroy if `d` is no longer the generation a slot recorded (its destroy already ran). */
 export function checkDestructorGen(d: FragDestructor, gen: number, what: string): void {
-  if (!d.live || d.gen !== gen) throw new UseAfterDestroy(`${what}: frag destructor #${d.id} has already been destroyed`);
+  if (d.gen !== gen) throw destroyedError(d, what);
 }

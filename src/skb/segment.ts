@@ -14,6 +14,12 @@
  * MSS becomes gso_size * partial_segs, each output segment carries gso_size and gso_segs = partial_segs, and
  * the last one is fixed up. GSO_BY_FRAGS: one segment per frag-list member.
  *
+ * Frag lists: like Linux, skb_segment trusts the members to lie on MSS boundaries (GRO builds them that way:
+ * each member but the last one MSS long). A member whose linear length happens to equal the segment length is
+ * cloned whole even if it does not start at the segment's offset, so a misaligned frag list yields wrong
+ * segments, or a BUG where the walk runs out of frags (SkbBug here). The DODGY check at the start is Linux's
+ * partial defence for untrusted gso_size.
+ *
  * Returns the first segment (segments are linked by `next`; `segs.prev` is the last one) or a negative errno.
  * Not modelled: tunnel headers (skb_tnl_header_len is 0), checksum values (only ip_summed is set), and the
  * sock_wfree ownership hand-over to the last segment.

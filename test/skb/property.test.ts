@@ -74,12 +74,18 @@ import { pattern, world, type World } from './world.ts';
 export const RUNS = Number(process.env.PVNET_PROPERTY_RUNS ?? 8000);
 const SEED = process.env.PVNET_PROPERTY_SEED === undefined ? undefined : Number(process.env.PVNET_PROPERTY_SEED);
 const NPAGES = 6;
+const DEBUG = process.env.PVNET_PROPERTY_DEBUG !== undefined;
 const STATS: Map<string, number> | null = process.env.PVNET_PROPERTY_STATS ? new Map() : null;
 const MAX_HELD = 40;
 
 interface Held {
   skb: SkBuff;
   want: Uint8Array;
+  /**
+   * The head page is also a frag of another skb (skb_zerocopy with hlen = 0). Nothing in Linux tracks that;
+   * its callers simply never write `from`'s linear area again, so the sequences do not either.
+   */
+  frozen?: boolean;
 }
 
 interface DtorRecord {
@@ -216,13 +222,14 @@ function frameBytes(w: World, frame: number, off: number, len: number): Uint8Arr
 function opClone(r: Run, s: Step): void {
   const h = pick(r, s.a);
   if (h === undefined || r.held.length >= MAX_HELD) return;
-  const c = s.b % 4 === 0 ? pskbCopy(h.skb) : s.b % 4 === 1 ? skbCopy(h.skb) : s.b % 4 === 2 ? skbClone(h.skb) : skbCopyExpand(h.skb, s.c % 128, s.a % 200);
-  if (c !== null) r.held.push({ skb: c, want: h.want });
+  const kind = s.b % 4;
+  const c = kind === 0 ? pskbCopy(h.skb) : kind === 1 ? skbCopy(h.skb) : kind === 2 ? skbClone(h.skb) : skbCopyExpand(h.skb, s.c % 128, s.a % 200);
+  if (c !== null) r.held.push({ skb: c, want: h.want, frozen: kind === 2 && h.frozen === true });
 }
 
 function opPull(r: Run, s: Step): void {
   const h = pick(r, s.a);
-  if (h === undefined) return;
+  if (h === undefined || h.frozen) return;
   const n = h.skb.len === 0 ? 0 : s.b % (h.skb.len + 1);
   if (s.c % 2 === 0) {
     pskbMayPull(h.skb, n);
@@ -233,7 +240,7 @@ function opPull(r: Run, s: Step): void {
 
 function opTrim(r: Run, s: Step): void {
   const h = pick(r, s.a);
-  if (h === undefined) return;
+  if (h === undefined || h.frozen) return;
   const n = s.b % (h.skb.len + 1);
   if (pskbTrim(h.skb, n) === 0) h.want = h.want.subarray(0, Math.min(n, h.want.length));
   else throw new Error('pskb_trim failed with memory to spare');
@@ -268,22 +275,41 @@ const coalesceOut: SkbCoalesceResult = { fragstolen: false, deltaTruesize: 0 };
 function opCoalesce(r: Run, s: Step): void {
   const to = pick(r, s.a);
   const from = pick(r, s.b);
-  if (to === undefined || from === undefined || to === from) return;
+  if (to === undefined || from === undefined || to === from || to.frozen) return;
   if (!skbTryCoalesce(to.skb, from.skb, coalesceOut)) return;
   to.want = concat(to.want, from.want);
   kfreeSkbPartial(from.skb, coalesceOut.fragstolen);
   remove(r, from);
 }
 
+/**
+ * The gso_size a frag-list skb can be segmented at: skb_segment trusts the members to lie on MSS boundaries,
+ * as GRO builds them (every member but the last exactly one MSS, the head part a whole number of MSS). Linux
+ * segments anything else wrongly or BUG()s, and so does pvnet; the random sequences only ask for valid shapes.
+ */
+function fragListMss(skb: SkBuff): number {
+  const first = skb.shinfo.fragList!;
+  const mss = first.len;
+  const headPart = skb.len - lenOfList(first);
+  if (mss === 0 || headPart % mss !== 0) return 0;
+  for (let m: SkBuff | null = first; m !== null; m = m.next) {
+    if (m.len === 0 || m.len > mss || (m.next !== null && m.len !== mss)) return 0;
+  }
+  return mss;
+}
+
 function opSegment(r: Run, s: Step): void {
   const h = pick(r, s.a);
   if (h === undefined || h.skb.len === 0 || r.held.length >= MAX_HELD - 10) return;
   const skb = h.skb;
+  const hasList = skb.shinfo.fragList !== null;
+  const mss = hasList ? fragListMss(skb) : Math.max(Math.ceil(skb.len / 8), 1 + (s.b % 2000));
+  if (mss === 0) return;
   skb.macHeader = skb.data;
   skb.networkHeader = skb.data;
   skb.protocol = 0x0800;
-  skb.shinfo.gsoSize = Math.max(Math.ceil(skb.len / 8), 1 + (s.b % 2000));
-  const sg = skb.shinfo.fragList === null && s.c % 3 !== 0;
+  skb.shinfo.gsoSize = mss;
+  const sg = s.c % 3 !== 0;
   const features = (sg ? NETIF_F_SG : 0) | (s.c % 5 === 0 ? 0 : NETIF_F_HW_CSUM);
   const segs = skbSegment(skb, features);
   if (typeof segs === 'number') {
@@ -320,7 +346,7 @@ function opGro(r: Run, s: Step): void {
 
 function opLinearize(r: Run, s: Step): void {
   const h = pick(r, s.a);
-  if (h !== undefined && skbLinearize(h.skb) !== 0) throw new Error('skb_linearize failed with memory to spare');
+  if (h !== undefined && !h.frozen && skbLinearize(h.skb) !== 0) throw new Error('skb_linearize failed with memory to spare');
 }
 
 function opOrphan(r: Run, s: Step): void {
@@ -349,6 +375,7 @@ function opZerocopy(r: Run, s: Step): void {
     kfreeSkb(to);
     return;
   }
+  if (hlen === 0 && skbHeadlen(h.skb) !== 0) h.frozen = true;
   r.held.push({ skb: to, want: h.want });
 }
 
@@ -373,6 +400,16 @@ function opShared(r: Run, s: Step): void {
 }
 
 const OPS = [opNew, opNew, opClone, opClone, opPull, opTrim, opSplit, opShift, opCoalesce, opSegment, opGro, opLinearize, opOrphan, opFree, opZerocopy, opExpand, opShared];
+
+/** One line per held skb, for PVNET_PROPERTY_DEBUG traces. */
+function describe(h: Held): string {
+  const skb = h.skb;
+  const sh = skb.shinfo;
+  const frags = Array.from({ length: sh.nrFrags }, (_, i) => `${sh.fragPage[i]}+${sh.fragOff[i]}:${sh.fragSize[i]}${sh.fragDtor[i] ? 'd' : ''}`);
+  const list: string[] = [];
+  for (let m = sh.fragList; m !== null; m = m.next) list.push(`#${m.id}(${m.len}${m.nohdr ? ' nohdr' : ''})`);
+  return `#${skb.id} len ${skb.len} headlen ${skbHeadlen(skb)} sh#${sh.id} dataref ${sh.dataref.toString(16)}${skb.cloned ? ' cloned' : ''}${skb.headFrag ? ' headfrag' : ''} frags [${frags.join(' ')}] list [${list.join(' ')}] model ${h.want.length}`;
+}
 
 // ---- invariants --------------------------------------------------------------------------------------------------
 
@@ -454,6 +491,7 @@ export function runSteps(initial: readonly Step[], steps: readonly Step[]): void
       const op = OPS[s.op % OPS.length]!;
       const before = r.held.map((h) => h.want.length).join();
       op(r, s);
+      if (DEBUG) console.log(op.name, JSON.stringify(s), '\n  ' + r.held.map(describe).join('\n  '));
       if (STATS) {
         const after = r.held.map((h) => h.want.length).join();
         const k = op.name + (before === after ? ' (no change)' : '');
