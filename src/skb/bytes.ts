@@ -9,6 +9,7 @@
 
 import { checkDestructorGen } from './destructor.ts';
 import { EFAULT } from './errno.ts';
+import { SkbBug } from './errors.ts';
 import { headCopy, headRead, headWrite, headWriteFromMem } from './head.ts';
 import { skbHeadlen, type SkBuff, type SkbSharedInfo } from './skbuff.ts';
 
@@ -22,20 +23,23 @@ export function fragIndex(sh: SkbSharedInfo, i: number, write: boolean): number 
   return base + sh.fragOff[i]!;
 }
 
+const READ_TO_ARRAY = 0;
+const READ_TO_HEAD = 1;
+const WRITE_FROM_ARRAY = 2;
+
 /**
- * Copy [offset, offset + len) of `skb` either into `arr` at `at` (arr non-null) or into the head of `dstSh` at
- * head offset `at`. Returns 0 or -EFAULT.
+ * Walk [offset, offset + len) of `skb` (head, frags, frag list, as skb_copy_bits does) moving bytes one way:
+ * into `arr` at `at`, into the head of `dstSh` at head offset `at`, or from `arr` at `at` into the packet.
+ * Returns 0 or -EFAULT.
  */
-function copyOut(skb: SkBuff, offset: number, len: number, arr: Uint8Array | null, dstSh: SkbSharedInfo | null, at: number): number {
+function walk(skb: SkBuff, offset: number, len: number, mode: number, arr: Uint8Array | null, dstSh: SkbSharedInfo | null, at: number): number {
   if (len < 0 || offset > skb.len - len) return -EFAULT;
   const sh = skb.shinfo;
-  const bytes = skb.env.mem.bytes;
   let start = skbHeadlen(skb);
   let copy = start - offset;
   if (copy > 0) {
     if (copy > len) copy = len;
-    if (arr !== null) headRead(sh, skb.data + offset, arr, at, copy);
-    else headCopy(sh, skb.data + offset, dstSh!, at, copy);
+    moveLinear(skb, offset, copy, mode, arr, dstSh, at);
     if ((len -= copy) === 0) return 0;
     offset += copy;
     at += copy;
@@ -45,9 +49,7 @@ function copyOut(skb: SkBuff, offset: number, len: number, arr: Uint8Array | nul
     copy = end - offset;
     if (copy > 0) {
       if (copy > len) copy = len;
-      const src = fragIndex(sh, i, false) + offset - start;
-      if (arr !== null) arr.set(bytes.subarray(src, src + copy), at);
-      else headWriteFromMem(dstSh!, at, src, copy);
+      moveFrag(skb, fragIndex(sh, i, mode === WRITE_FROM_ARRAY) + offset - start, copy, mode, arr, dstSh, at);
       if ((len -= copy) === 0) return 0;
       offset += copy;
       at += copy;
@@ -59,7 +61,7 @@ function copyOut(skb: SkBuff, offset: number, len: number, arr: Uint8Array | nul
     copy = end - offset;
     if (copy > 0) {
       if (copy > len) copy = len;
-      if (copyOut(m, offset - start, copy, arr, dstSh, at) !== 0) return -EFAULT;
+      if (walk(m, offset - start, copy, mode, arr, dstSh, at) !== 0) return -EFAULT;
       if ((len -= copy) === 0) return 0;
       offset += copy;
       at += copy;
@@ -67,62 +69,39 @@ function copyOut(skb: SkBuff, offset: number, len: number, arr: Uint8Array | nul
     start = end;
   }
   return len === 0 ? 0 : -EFAULT;
+}
+
+function moveLinear(skb: SkBuff, offset: number, n: number, mode: number, arr: Uint8Array | null, dstSh: SkbSharedInfo | null, at: number): void {
+  if (mode === READ_TO_ARRAY) headRead(skb.shinfo, skb.data + offset, arr!, at, n);
+  else if (mode === READ_TO_HEAD) headCopy(skb.shinfo, skb.data + offset, dstSh!, at, n);
+  else headWrite(skb.shinfo, skb.data + offset, arr!, at, n);
+}
+
+function moveFrag(skb: SkBuff, index: number, n: number, mode: number, arr: Uint8Array | null, dstSh: SkbSharedInfo | null, at: number): void {
+  const bytes = skb.env.mem.bytes;
+  if (mode === READ_TO_ARRAY) arr!.set(bytes.subarray(index, index + n), at);
+  else if (mode === READ_TO_HEAD) headWriteFromMem(dstSh!, at, index, n);
+  else bytes.set(arr!.subarray(at, at + n), index);
 }
 
 /** skb_copy_bits: copy `len` bytes of the packet at `offset` into `to[toOff..]`. Returns 0 or -EFAULT. */
 export function skbCopyBits(skb: SkBuff, offset: number, to: Uint8Array, toOff: number, len: number): number {
-  return copyOut(skb, offset, len, to, null, toOff);
+  return walk(skb, offset, len, READ_TO_ARRAY, to, null, toOff);
 }
 
 /** skb_copy_bits into another skb's head at head offset `headAt` (skb_copy, pull_tail, segment). */
 export function skbCopyBitsToHead(skb: SkBuff, offset: number, dst: SkbSharedInfo, headAt: number, len: number): number {
-  return copyOut(skb, offset, len, null, dst, headAt);
+  return walk(skb, offset, len, READ_TO_HEAD, null, dst, headAt);
 }
 
 /** skb_store_bits: write `len` bytes of `from[fromOff..]` into the packet at `offset`. Returns 0 or -EFAULT. */
 export function skbStoreBits(skb: SkBuff, offset: number, from: Uint8Array, fromOff: number, len: number): number {
-  if (len < 0 || offset > skb.len - len) return -EFAULT;
-  const sh = skb.shinfo;
-  const bytes = skb.env.mem.bytes;
-  let start = skbHeadlen(skb);
-  let copy = start - offset;
-  if (copy > 0) {
-    if (copy > len) copy = len;
-    headWrite(sh, skb.data + offset, from, fromOff, copy);
-    if ((len -= copy) === 0) return 0;
-    offset += copy;
-    fromOff += copy;
-  }
-  for (let i = 0; i < sh.nrFrags; i++) {
-    const end = start + sh.fragSize[i]!;
-    copy = end - offset;
-    if (copy > 0) {
-      if (copy > len) copy = len;
-      bytes.set(from.subarray(fromOff, fromOff + copy), fragIndex(sh, i, true) + offset - start);
-      if ((len -= copy) === 0) return 0;
-      offset += copy;
-      fromOff += copy;
-    }
-    start = end;
-  }
-  for (let m = sh.fragList; m !== null; m = m.next) {
-    const end = start + m.len;
-    copy = end - offset;
-    if (copy > 0) {
-      if (copy > len) copy = len;
-      if (skbStoreBits(m, offset - start, from, fromOff, copy) !== 0) return -EFAULT;
-      if ((len -= copy) === 0) return 0;
-      offset += copy;
-      fromOff += copy;
-    }
-    start = end;
-  }
-  return len === 0 ? 0 : -EFAULT;
+  return walk(skb, offset, len, WRITE_FROM_ARRAY, from, null, fromOff);
 }
 
 /** The whole packet as a fresh array (allocates: for tests, tools and traces, not for the data path). */
 export function skbToBytes(skb: SkBuff): Uint8Array {
   const out = new Uint8Array(skb.len);
-  if (skbCopyBits(skb, 0, out, 0, skb.len) !== 0) throw new RangeError('skbToBytes: inconsistent skb geometry');
+  if (skbCopyBits(skb, 0, out, 0, skb.len) !== 0) throw new SkbBug(`sk_buff #${skb.id}: len ${skb.len} does not match its data`);
   return out;
 }

@@ -99,56 +99,53 @@ function runAt(sh: SkbSharedInfo, x: number): number {
   return XEN_PAGE_SIZE - ((sh.headOff + x) & PAGE_MASK);
 }
 
-/** Copy `len` head bytes starting at `x` into `dst[dstOff..]`. */
-export function headRead(sh: SkbSharedInfo, x: number, dst: Uint8Array, dstOff: number, len: number): void {
-  const mem = sh.env.mem;
+/** Index in machine memory of head byte `x`, after the access check as the skb's domain. */
+function headBase(sh: SkbSharedInfo, x: number, write: boolean): number {
+  const env = sh.env;
+  const a = sh.headOff + x;
+  const frame = sh.headFrames[a >> XEN_PAGE_SHIFT]!;
+  return (write ? env.mem.checkWrite(env.domid, frame) : env.mem.checkRead(env.domid, frame)) + (a & PAGE_MASK);
+}
+
+const TO_ARRAY = 0;
+const FROM_ARRAY = 1;
+const FROM_MEM = 2;
+
+/** Move `len` bytes between the head at `x` and an array at `at` (or machine memory at index `at`), run by run. */
+function headMove(sh: SkbSharedInfo, x: number, len: number, mode: number, arr: Uint8Array | null, at: number): void {
+  const bytes = sh.env.mem.bytes;
   while (len > 0) {
     const n = Math.min(len, runAt(sh, x));
-    const a = sh.headOff + x;
-    const base = mem.checkRead(sh.env.domid, sh.headFrames[a >> XEN_PAGE_SHIFT]!) + (a & PAGE_MASK);
-    dst.set(mem.bytes.subarray(base, base + n), dstOff);
+    const base = headBase(sh, x, mode !== TO_ARRAY);
+    if (mode === TO_ARRAY) arr!.set(bytes.subarray(base, base + n), at);
+    else if (mode === FROM_ARRAY) bytes.set(arr!.subarray(at, at + n), base);
+    else bytes.copyWithin(base, at, at + n);
     x += n;
-    dstOff += n;
+    at += n;
     len -= n;
   }
+}
+
+/** Copy `len` head bytes starting at `x` into `dst[dstOff..]`. */
+export function headRead(sh: SkbSharedInfo, x: number, dst: Uint8Array, dstOff: number, len: number): void {
+  headMove(sh, x, len, TO_ARRAY, dst, dstOff);
 }
 
 /** Copy `src[srcOff..srcOff+len)` into the head at `x`. */
 export function headWrite(sh: SkbSharedInfo, x: number, src: Uint8Array, srcOff: number, len: number): void {
-  const mem = sh.env.mem;
-  while (len > 0) {
-    const n = Math.min(len, runAt(sh, x));
-    const a = sh.headOff + x;
-    const base = mem.checkWrite(sh.env.domid, sh.headFrames[a >> XEN_PAGE_SHIFT]!) + (a & PAGE_MASK);
-    mem.bytes.set(src.subarray(srcOff, srcOff + n), base);
-    x += n;
-    srcOff += n;
-    len -= n;
-  }
+  headMove(sh, x, len, FROM_ARRAY, src, srcOff);
 }
 
 /** Copy `len` bytes at `srcIndex` of machine memory (already access-checked) into the head at `x`. */
 export function headWriteFromMem(sh: SkbSharedInfo, x: number, srcIndex: number, len: number): void {
-  const mem = sh.env.mem;
-  while (len > 0) {
-    const n = Math.min(len, runAt(sh, x));
-    const a = sh.headOff + x;
-    const base = mem.checkWrite(sh.env.domid, sh.headFrames[a >> XEN_PAGE_SHIFT]!) + (a & PAGE_MASK);
-    mem.bytes.copyWithin(base, srcIndex, srcIndex + n);
-    x += n;
-    srcIndex += n;
-    len -= n;
-  }
+  headMove(sh, x, len, FROM_MEM, null, srcIndex);
 }
 
 /** Copy `len` head bytes of `src` at `sx` into the head of `dst` at `dx` (different heads, or no overlap). */
 export function headCopy(src: SkbSharedInfo, sx: number, dst: SkbSharedInfo, dx: number, len: number): void {
-  const mem = src.env.mem;
   while (len > 0) {
     const n = Math.min(len, runAt(src, sx));
-    const a = src.headOff + sx;
-    const base = mem.checkRead(src.env.domid, src.headFrames[a >> XEN_PAGE_SHIFT]!) + (a & PAGE_MASK);
-    headWriteFromMem(dst, dx, base, n);
+    headMove(dst, dx, n, FROM_MEM, null, headBase(src, sx, false));
     sx += n;
     dx += n;
     len -= n;

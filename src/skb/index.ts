@@ -10,7 +10,7 @@
  * pointer. See docs/skb-lifecycle.md for the lifecycle and the reference table.
  */
 
-export { SkbEnv, FifoRing, skbStructAlloc, skbStructFree, shinfoAlloc, shinfoFree } from './env.ts';
+export { SkbEnv, FifoRing } from './env.ts';
 export type { SkbEnvOptions } from './env.ts';
 export {
   SkBuff,

@@ -59,7 +59,10 @@ import {
 import { pskbTrim } from './trim.ts';
 import { skbOrphanFrags, skbZerocopyClone } from './ubuf.ts';
 
-/** A frag-list member without linear data, or with a page-fragment head, the device could take whole. */
+/**
+ * gso_size is untrusted (SKB_GSO_DODGY) and does not match the head, and a frag-list member has a linear,
+ * non-page head: the members may not end on MSS boundaries, so frags cannot be shared and SG is turned off.
+ */
 function dodgyNeedsCopy(head: SkBuff, mss: number): boolean {
   if ((head.shinfo.gsoType & SKB_GSO_DODGY) === 0 || mss === GSO_BY_FRAGS || mss === skbHeadlen(head)) return false;
   for (let m = head.shinfo.fragList; m !== null; m = m.next) {
@@ -112,10 +115,10 @@ export function skbSegment(headSkb: SkBuff, features: number): SkBuff | number {
   st.headroom = skbHeadroom(headSkb);
   st.sg = sg;
   st.csum = csum;
-  st.listSkb = hsh.fragList;
+  st.listSkb = headSkb.shinfo.fragList;
   st.fragSkb = headSkb;
   st.i = 0;
-  st.nfrags = hsh.nrFrags;
+  st.nfrags = headSkb.shinfo.nrFrags;
   st.pos = skbHeadlen(headSkb);
   st.segs = null;
   st.tail = null;

@@ -18,9 +18,12 @@ import {
   skbToBytes,
   skbUnclone,
   ENOMEM,
+  SKB_ALLOC_RX,
+  SkbEnv,
 } from '../../src/skb/index.ts';
+import { GFP_ATOMIC } from '../../src/mm/gfp.ts';
 import { throwsType } from '../support/assert.ts';
-import { dataPage, expectedBytes, makeSkb, pattern, refcount, sameBytes, world } from './world.ts';
+import { dataPage, expectedBytes, makeSkb, pattern, refcount, reserveOnly, sameBytes, world } from './world.ts';
 
 test('expand: an uncloned skb moves its frag descriptors to the new head with no reference change', () => {
   const w = world();
@@ -96,6 +99,17 @@ test('expand: skb_cow adds headroom; skb_cow_head leaves a nohdr clone\'s head s
   kfreeSkb(skb);
   kfreeSkb(c);
   w.audit.assertClean();
+});
+
+test('expand: a pfmemalloc skb reallocates its head with __GFP_MEMALLOC (the reserve entitlement follows it)', () => {
+  const w = world();
+  const env = new SkbEnv(reserveOnly(w), { memallocSocks: () => true });
+  const skb = allocSkb(env, 100, GFP_ATOMIC, SKB_ALLOC_RX)!;
+  assert.ok(skb.pfmemalloc);
+  assert.is(pskbExpandHead(skb, 64, 0), 0, 'only an entitled request gets a page here');
+  assert.ok(skb.pfmemalloc, 'the tag stays');
+  kfreeSkb(skb);
+  assert.is(w.pa.inUse, 0);
 });
 
 test.run();

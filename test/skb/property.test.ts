@@ -10,7 +10,10 @@
  *   4. the bytes readable through every held skb equal its model, whatever was done to the others;
  *   5. after freeing everything, every destructor and completion fired exactly once and the audit is clean.
  *
- * Runs: PVNET_PROPERTY_RUNS (default 8000 sequences here; the NFS and segment properties add theirs).
+ * Environment: PVNET_PROPERTY_RUNS (default 8000 sequences here; nfs-retransmit.test.ts adds a quarter as
+ * many), PVNET_PROPERTY_SEED (replay a seed), PVNET_PROPERTY_STATS (print how often each operation changed
+ * something), PVNET_PROPERTY_DEBUG (trace every step), PVNET_NO_RUN (import `runSteps` to replay a
+ * counterexample without running the suite).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -24,10 +24,14 @@ import {
   skbSegment,
   skbStoreBits,
   skbToBytes,
+  kfreeSkbList,
+  allocSkb,
+  SKB_ALLOC_RX,
+  SkbEnv,
   type SkBuff,
 } from '../../src/skb/index.ts';
 import { throwsType } from '../support/assert.ts';
-import { dataPage, makeSkb, pattern, refcount, sameBytes, world, type World } from './world.ts';
+import { dataPage, makeSkb, pattern, refcount, reserveOnly, sameBytes, world, type World } from './world.ts';
 
 /**
  * The net_core_gso KUnit cases (net/core/gso_test.c), as data: a head of `linear` payload bytes after the
@@ -259,6 +263,23 @@ test('segment: without SG the payload is copied: segments hold no frag reference
   kfreeSkb(skb);
   w.pa.putPage(page);
   w.audit.assertClean();
+});
+
+test('segment: segments of a pfmemalloc skb are allocated with the reserve entitlement and carry the tag', () => {
+  const w = world();
+  const env = new SkbEnv(reserveOnly(w), { memallocSocks: () => true });
+  const skb = allocSkb(env, 3000, GFP_KERNEL, SKB_ALLOC_RX)!;
+  assert.ok(skb.pfmemalloc);
+  skbPut(skb, 2014);
+  skb.macHeader = skb.data;
+  skbPull(skb, 14);
+  skb.protocol = 0x0800;
+  skb.shinfo.gsoSize = 1000;
+  const segs = skbSegment(skb, SG_CSUM) as SkBuff;
+  assert.ok(segs.pfmemalloc && segs.next!.pfmemalloc, 'each segment needed the reserve and is tagged');
+  kfreeSkbList(segs);
+  kfreeSkb(skb);
+  assert.is(w.pa.inUse, 0);
 });
 
 test.run();
