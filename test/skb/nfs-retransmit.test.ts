@@ -86,15 +86,22 @@ test('nfs: per-frag destructor: completion waits for the retransmission\'s relea
   w.audit.assertClean();
 });
 
-test('nfs: mainline ubuf_info: a clone copies aside and completes(false) at once; the copy keeps V1', () => {
-  const w = world();
+/** The first transmission lent by zerocopy: the lender reuses its buffer when the completion fires. */
+function zerocopySend(w: World, flags: number) {
   const app = lender(w);
   const results: boolean[] = [];
   const first = makeSkb(w, HDR, [{ frame: app.page, off: 0, size: 4096 }]);
-  skbZcopyInit(first, allocUbufInfo(w.env, (_u, ok) => {
+  const done = (_u: unknown, ok: boolean) => {
     results.push(ok);
     app.reuse();
-  }, SKBFL_ZEROCOPY_FRAG));
+  };
+  skbZcopyInit(first, allocUbufInfo(w.env, done, flags));
+  return { app, results, first };
+}
+
+test('nfs: mainline ubuf_info: a clone copies aside and completes(false) at once; the copy keeps V1', () => {
+  const w = world();
+  const { app, results, first } = zerocopySend(w, SKBFL_ZEROCOPY_FRAG);
   const rtx = skbClone(first)!;
   assert.equal(results, [false], 'copy-on-share completed the lender early');
   sameBytes(wire(rtx), V1, 'the clone now reads private copies, not the reused page');
@@ -106,13 +113,7 @@ test('nfs: mainline ubuf_info: a clone copies aside and completes(false) at once
 
 test('nfs: MSG_ZEROCOPY (DONT_ORPHAN): the shared completion fires after the last holder', () => {
   const w = world();
-  const app = lender(w);
-  const results: boolean[] = [];
-  const first = makeSkb(w, HDR, [{ frame: app.page, off: 0, size: 4096 }]);
-  skbZcopyInit(first, allocUbufInfo(w.env, (_u, ok) => {
-    results.push(ok);
-    app.reuse();
-  }, SKBFL_ZEROCOPY_FRAG | SKBFL_DONT_ORPHAN));
+  const { app, results, first } = zerocopySend(w, SKBFL_ZEROCOPY_FRAG | SKBFL_DONT_ORPHAN);
   const rtx = pskbCopy(first)!;
   kfreeSkb(first);
   assert.equal(results, []);
