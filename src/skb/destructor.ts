@@ -37,7 +37,7 @@ export class FragDestructor {
   /** Changes every time the object is handed out; slots remember it. */
   gen = 0;
   live = false;
-  /** Times `destroy` ran for the current generation (0 or 1; the audit checks it). */
+  /** Times `destroy` ran for the current generation (0 or 1). */
   destroyed = 0;
   /** Tracking mode: where it was allocated and every ref / unref since. */
   allocSite: string | null = null;
