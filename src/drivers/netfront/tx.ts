@@ -97,7 +97,8 @@ export function xennetCountSkbSlots(skb: SkBuff): number {
 
 /**
  * xennet_select_queue: queue 0 with one queue; otherwise a flow hash (skb_get_hash, reduced to FNV-1a over
- * the IPv4 protocol, addresses and ports, or over the Ethernet header for anything else) modulo the count.
+ * the IPv4 protocol, addresses and ports, or over the Ethernet header for anything else, then mixed) modulo
+ * the count.
  */
 export function xennetSelectQueue(info: NetfrontInfo, skb: SkBuff): number {
   const n = info.queues.length;
@@ -115,6 +116,12 @@ export function xennetSelectQueue(info: NetfrontInfo, skb: SkBuff): number {
     mix(ETH_HLEN + 12, ETH_HLEN + 20);
     mix(ETH_HLEN + ihl, ETH_HLEN + ihl + 4);
   } else mix(0, Math.min(have, ETH_HLEN));
+  // Final avalanche (murmur3's fmix32), so that the low bits the modulo keeps depend on every input bit.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return (h >>> 0) % n;
 }
 

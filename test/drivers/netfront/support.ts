@@ -20,7 +20,7 @@ import {
 } from '../../../src/abi/netif.ts';
 import { XEN_PAGE_SIZE } from '../../../src/abi/page.ts';
 import {
-  SharedRing, backRingAttach, ringCopyRequest, ringNrUnconsumedRequests, ringPushResponsesAndCheckNotify,
+  SharedRing, backRingAttach, ringCopyRequest, ringFinalCheckForRequests, ringNrUnconsumedRequests, ringPushResponsesAndCheckNotify,
   ringPutResponse,
 } from '../../../src/abi/ring.ts';
 import {
@@ -390,7 +390,7 @@ export class TestBackend {
   processTx(q: BackendQueue, answer = true): TxPacket[] {
     const r = q.tx;
     const out: TxPacket[] = [];
-    while (ringNrUnconsumedRequests(r) > 0) {
+    while (ringNrUnconsumedRequests(r) > 0 || ringFinalCheckForRequests(r)) {
       const first = { ...ringCopyRequest(r, r.reqCons, netifTxRingType.request.create()) };
       r.reqCons++;
       const extras: NetifExtraInfo[] = [];
