@@ -107,15 +107,12 @@ export function xennetSelectQueue(info: NetfrontInfo, skb: SkBuff): number {
   const have = Math.min(skb.len, b.length);
   if (skbCopyBits(skb, 0, b, 0, have) !== 0) return 0;
   let h = 0x811c9dc5;
-  const mix = (from: number, to: number): void => {
-    for (let i = from; i < to; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-  };
   const ihl = have > ETH_HLEN ? (b[ETH_HLEN]! & 0x0f) * 4 : 0;
   if (have >= ETH_HLEN + ihl + 4 && ihl >= 20 && ((b[12]! << 8) | b[13]!) === ETH_P_IP) {
-    mix(ETH_HLEN + 9, ETH_HLEN + 10);
-    mix(ETH_HLEN + 12, ETH_HLEN + 20);
-    mix(ETH_HLEN + ihl, ETH_HLEN + ihl + 4);
-  } else mix(0, Math.min(have, ETH_HLEN));
+    h = fnv1a(h, b, ETH_HLEN + 9, ETH_HLEN + 10);
+    h = fnv1a(h, b, ETH_HLEN + 12, ETH_HLEN + 20);
+    h = fnv1a(h, b, ETH_HLEN + ihl, ETH_HLEN + ihl + 4);
+  } else h = fnv1a(h, b, 0, Math.min(have, ETH_HLEN));
   // Final avalanche (murmur3's fmix32), so that the low bits the modulo keeps depend on every input bit.
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -123,6 +120,11 @@ export function xennetSelectQueue(info: NetfrontInfo, skb: SkBuff): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return (h >>> 0) % n;
+}
+
+function fnv1a(h: number, b: Uint8Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h;
 }
 
 // ---- XSA-403: bouncing into zeroed pages ---------------------------------------------------------------------

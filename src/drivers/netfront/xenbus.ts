@@ -135,7 +135,8 @@ function talkToNetback(info: NetfrontInfo): number {
   if (mac < 0) return connectFailed(info, mac, `parsing ${info.nodename}/mac`);
   info.mac = mac;
   if (numQueues < 1) return connectFailed(info, -EINVAL, 'no queues');
-  // A reconnect starts with a sane device.
+  // A reconnect starts with a sane device and no leftover queues.
+  xennetDisconnectBackend(info);
   info.broken = false;
   info.brokenReason = null;
   info.brokenQueue = -1;
