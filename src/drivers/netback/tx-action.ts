@@ -161,8 +161,9 @@ export function xenvifTxSubmit(q: XenvifQueue): number {
     else if ((flags & NETTXF_data_validated) !== 0) skb.ipSummed = CHECKSUM_UNNECESSARY;
     xenvifFillFrags(q, skb, k, false);
     if (nskb !== null) {
+      xenvifFillFrags(q, nskb, k, true);
       xenvifSkbZerocopyPrepare(q, nskb);
-      if (xenvifHandleFragList(q, skb, nskb, k) !== 0) {
+      if (xenvifHandleFragList(q, skb, nskb) !== 0) {
         xenvifSkbZerocopyPrepare(q, skb);
         kfreeSkb(nskb);
         kfreeSkb(skb);

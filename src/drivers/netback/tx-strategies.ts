@@ -134,17 +134,16 @@ export function xenvifPlainRefAnswer(q: XenvifQueue, skb: SkBuff): void {
 
 /**
  * xenvif_handle_frag_list (REFERENCE.md §5.7): a packet with more mapped slots than MAX_SKB_FRAGS. The
- * frag_list skb `nskb` gets its frags, then every paged byte (the skb's frags, then nskb's) is copied into
+ * frag_list skb `nskb` already has its frags (xenvifFillFrags); every paged byte (the skb's, then nskb's) is copied into
  * fresh local pages, the foreign frags are dropped, the completion runs by hand with success = true, and the
  * local pages become the skb's frags. The caller frees nskb. 0, or -ENOMEM with nothing changed but nskb's
  * frags.
  */
-export function xenvifHandleFragList(q: XenvifQueue, skb: SkBuff, nskb: SkBuff, k: number): number {
+export function xenvifHandleFragList(q: XenvifQueue, skb: SkBuff, nskb: SkBuff): number {
   const nb = q.vif.nb;
   const env = nb.env;
   q.stats.txZerocopySent += 2;
   q.stats.txFragOverflow++;
-  xenvifFillFrags(q, nskb, k, true);
   const own = skb.dataLen;
   const total = own + nskb.len;
   const headlen = skbHeadlen(skb);
