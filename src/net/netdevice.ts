@@ -19,6 +19,14 @@ import type { SkBuff } from '../skb/skbuff.ts';
 export const NETDEV_TX_OK = 0x00;
 export const NETDEV_TX_BUSY = 0x10;
 
+/** netif_receive_skb / protocol handler results. */
+export const NET_RX_SUCCESS = 0;
+export const NET_RX_DROP = 1;
+
+/** dev_queue_xmit results. */
+export const NET_XMIT_SUCCESS = 0x00;
+export const NET_XMIT_DROP = 0x01;
+
 /** rx_handler results (enum rx_handler_result). */
 export const RX_HANDLER_CONSUMED = 0;
 export const RX_HANDLER_ANOTHER = 1;
@@ -51,7 +59,36 @@ export interface NetDevice {
   ndoStartXmit(skb: SkBuff): number;
   /**
    * rx_handler installed by an upper device (a bridge port): called by the receive path with the skb it
-   * owns; returns an RX_HANDLER_* value. CONSUMED means the handler took ownership.
+   * owns; returns an RX_HANDLER_* value. CONSUMED means the handler took ownership; PASS and EXACT hand the
+   * skb back to the receive path. pvnet's skb has no `dev` field, so a handler that moves the packet to
+   * another device re-injects it with netifReceiveSkb(stack, upper, skb) and returns CONSUMED (the bridge's
+   * br_pass_frame_up does); RX_HANDLER_ANOTHER is refused by the receive path.
    */
   rxHandler: ((skb: SkBuff) => number) | null;
+}
+
+/** A protocol handler (packet_type.func): consumes the skb it is given and answers NET_RX_SUCCESS / _DROP. */
+export type PacketHandler = (skb: SkBuff, dev: NetDevice, pt: PacketType, origDev: NetDevice) => number;
+
+/**
+ * struct packet_type: one entry of ptype_all (taps: `type` ETH_P_ALL) or ptype_base (ARP, IPv4, IPv6 ...).
+ *
+ * Owned by whoever registered it (the stack's protocol setup, a packet socket) and referenced from the
+ * stack's lists until it is removed. `dev` null matches every device; otherwise only packets received on
+ * (or, for taps on the transmit side, sent through) that device. The handler is called with one `users`
+ * reference of its own and must free or keep it.
+ */
+export class PacketType {
+  readonly type: number;
+  readonly dev: NetDevice | null;
+  readonly func: PacketHandler;
+  /** The owner's object (af_packet_priv): the packet socket, the stack. */
+  readonly priv: unknown;
+
+  constructor(type: number, dev: NetDevice | null, func: PacketHandler, priv: unknown = null) {
+    this.type = type;
+    this.dev = dev;
+    this.func = func;
+    this.priv = priv;
+  }
 }

@@ -18,11 +18,26 @@ export const ETH_P_IP = 0x0800;
 export const ETH_P_ARP = 0x0806;
 export const ETH_P_8021Q = 0x8100;
 export const ETH_P_IPV6 = 0x86dd;
+/** Pseudo-protocols of the receive path (if_ether.h): every packet (taps), and 802.3 / 802.2 frames. */
+export const ETH_P_ALL = 0x0003;
+export const ETH_P_802_3 = 0x0001;
+export const ETH_P_802_2 = 0x0004;
+/** Below this the ethertype field is an 802.3 length. */
+export const ETH_P_802_3_MIN = 0x0600;
+export const VLAN_HLEN = 4;
+/** ff:ff:ff:ff:ff:ff as a 48-bit number. */
+export const ETH_BROADCAST = 0xffffffffffff;
 export const IPV4_HLEN = 20;
 export const UDP_HLEN = 8;
 export const TCP_HLEN = 20;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+
+/** IPv4 frag_off field bits (RFC 791 §3.1): flags in the top three bits, offset in 8-byte units below. */
+export const IP_CE = 0x8000;
+export const IP_DF = 0x4000;
+export const IP_MF = 0x2000;
+export const IP_OFFSET = 0x1fff;
 
 /** TCP flag bits (byte 13 of the header). */
 export const TCP_FIN = 0x01;
@@ -76,6 +91,16 @@ export function newL4Hdr(): L4Hdr {
 export const WIRE_OK = 0;
 export const WIRE_TRUNCATED = 1;
 export const WIRE_MALFORMED = 2;
+
+/** The group bit (bit 0 of the first octet): multicast or broadcast. */
+export function isMulticastEtherAddr(mac: number): boolean {
+  return Math.floor(mac / 0x10000000000) % 2 === 1;
+}
+
+/** is_valid_ether_addr: not all-zero and not a group address (a valid source). */
+export function isValidEtherAddr(mac: number): boolean {
+  return mac !== 0 && !isMulticastEtherAddr(mac);
+}
 
 function writeMac(b: Uint8Array, off: number, mac: number): void {
   for (let i = 5; i >= 0; i--) {
@@ -204,19 +229,21 @@ export function emitTcp(b: Uint8Array, off: number, ip: Ipv4Hdr, h: L4Hdr, paylo
   h.check = c;
 }
 
-/** Parse a UDP or TCP header (by `protocol`) and verify its checksum over `len` bytes of segment. */
-export function parseL4(b: Uint8Array, off: number, len: number, ip: Ipv4Hdr, out: L4Hdr): number {
-  if (ip.protocol === IPPROTO_UDP) {
+/**
+ * Parse a UDP or TCP header (by `protocol`) from `len` bytes of segment without judging the checksum: the
+ * receive path skips it for CHECKSUM_PARTIAL / CHECKSUM_UNNECESSARY packets, as Linux does.
+ */
+export function parseL4Header(b: Uint8Array, off: number, len: number, protocol: number, out: L4Hdr): number {
+  if (protocol === IPPROTO_UDP) {
     if (len < UDP_HLEN) return WIRE_TRUNCATED;
     out.sport = get16(b, off);
     out.dport = get16(b, off + 2);
     out.len = get16(b, off + 4);
     out.check = get16(b, off + 6);
     if (out.len < UDP_HLEN || out.len > len) return WIRE_MALFORMED;
-    if (out.check !== 0 && csumPartial(b, off, out.len, pseudoSum(ip, out.len)) !== 0xffff) return WIRE_MALFORMED;
     return WIRE_OK;
   }
-  if (ip.protocol === IPPROTO_TCP) {
+  if (protocol === IPPROTO_TCP) {
     if (len < TCP_HLEN) return WIRE_TRUNCATED;
     out.sport = get16(b, off);
     out.dport = get16(b, off + 2);
@@ -228,8 +255,86 @@ export function parseL4(b: Uint8Array, off: number, len: number, ip: Ipv4Hdr, ou
     out.check = get16(b, off + 16);
     out.len = 0;
     if (out.doff < 5 || out.doff * 4 > len) return WIRE_MALFORMED;
-    if (csumPartial(b, off, len, pseudoSum(ip, len)) !== 0xffff) return WIRE_MALFORMED;
     return WIRE_OK;
   }
   return WIRE_MALFORMED;
+}
+
+/**
+ * The UDP or TCP checksum of `len` bytes of segment at `off` is right (a UDP checksum of 0 means "none" and
+ * passes). `len` is the UDP length for UDP and the whole segment for TCP.
+ */
+export function l4ChecksumOk(b: Uint8Array, off: number, len: number, ip: Ipv4Hdr): boolean {
+  if (ip.protocol === IPPROTO_UDP && get16(b, off + 6) === 0) return true;
+  return csumPartial(b, off, len, pseudoSum(ip, len)) === 0xffff;
+}
+
+/** Parse a UDP or TCP header (by `protocol`) and verify its checksum over `len` bytes of segment. */
+export function parseL4(b: Uint8Array, off: number, len: number, ip: Ipv4Hdr, out: L4Hdr): number {
+  const r = parseL4Header(b, off, len, ip.protocol, out);
+  if (r !== WIRE_OK) return r;
+  if (ip.protocol === IPPROTO_UDP) return l4ChecksumOk(b, off, out.len, ip) ? WIRE_OK : WIRE_MALFORMED;
+  return l4ChecksumOk(b, off, len, ip) ? WIRE_OK : WIRE_MALFORMED;
+}
+
+// ---- fragments and CHECKSUM_PARTIAL emitters ------------------------------------------------------------------
+
+/** The raw frag_off field (flags and offset) of the IPv4 header at `off`. */
+export function ipv4FragOffField(b: Uint8Array, off: number): number {
+  return get16(b, off + 6);
+}
+
+/** Rewrite tot_len and frag_off of the IPv4 header at `off` and recompute its header checksum. */
+export function ipv4SetLenFrag(b: Uint8Array, off: number, totLen: number, fragOffField: number): void {
+  put16(b, off + 2, totLen);
+  put16(b, off + 6, fragOffField);
+  put16(b, off + 10, 0);
+  put16(b, off + 10, ~csumPartial(b, off, (b[off]! & 0x0f) * 4, 0) & 0xffff);
+}
+
+/** The pseudo-header sum folded to 16 bits, not complemented: what CHECKSUM_PARTIAL leaves in the field. */
+function pseudoFolded(ip: Ipv4Hdr, l4len: number): number {
+  let sum = pseudoSum(ip, l4len);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum;
+}
+
+/**
+ * Write a UDP header for `payloadLen` bytes with the checksum left to the device (CHECKSUM_PARTIAL): the field
+ * holds the folded pseudo-header sum, and whoever finishes it sums from the header to the end of the segment
+ * and stores the complement (skb_checksum_help, or a NIC's checksum offload).
+ */
+export function emitUdpPartial(b: Uint8Array, off: number, ip: Ipv4Hdr, h: L4Hdr, payloadLen: number): void {
+  const l = UDP_HLEN + payloadLen;
+  put16(b, off, h.sport);
+  put16(b, off + 2, h.dport);
+  put16(b, off + 4, l);
+  h.len = l;
+  h.check = pseudoFolded(ip, l);
+  put16(b, off + 6, h.check);
+}
+
+/** As emitUdpPartial, for a TCP header without options. */
+export function emitTcpPartial(b: Uint8Array, off: number, ip: Ipv4Hdr, h: L4Hdr, payloadLen: number): void {
+  put16(b, off, h.sport);
+  put16(b, off + 2, h.dport);
+  put32(b, off + 4, h.seq);
+  put32(b, off + 8, h.ack);
+  b[off + 12] = 5 << 4;
+  b[off + 13] = h.flags;
+  put16(b, off + 14, h.window);
+  put16(b, off + 18, 0);
+  h.doff = 5;
+  h.check = pseudoFolded(ip, TCP_HLEN + payloadLen);
+  put16(b, off + 16, h.check);
+}
+
+/**
+ * Finish a CHECKSUM_PARTIAL checksum in place: sum `b[start, end)` (the field included, holding the pseudo
+ * sum) and store the complement at `start + csumOffset`. A UDP result of 0 is sent as 0xffff (RFC 768).
+ */
+export function csumFinishPartial(b: Uint8Array, start: number, end: number, csumOffset: number, udp: boolean): void {
+  let c = ~csumPartial(b, start, end - start, 0) & 0xffff;
+  if (udp && c === 0) c = 0xffff;
+  put16(b, start + csumOffset, c);
 }

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import {
   emitEth, emitIpv4, emitTcp, emitUdp, parseEth, parseIpv4, parseL4, newEthHdr, newIpv4Hdr, newL4Hdr,
   ETH_HLEN, ETH_P_IP, IPV4_HLEN, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_HLEN, UDP_HLEN,
-  WIRE_MALFORMED, WIRE_OK, WIRE_TRUNCATED,
+  WIRE_MALFORMED, WIRE_OK, WIRE_TRUNCATED, ETH_BROADCAST, IP_MF, csumFinishPartial, emitTcpPartial, emitUdpPartial,
+  ipv4FragOffField, ipv4SetLenFrag, isMulticastEtherAddr, isValidEtherAddr, l4ChecksumOk, parseL4Header,
 } from '../../src/net/wire.ts';
 
 test('wire: the IPv4 header checksum matches the RFC 1071 worked example (0xb861)', () => {
@@ -69,6 +70,61 @@ test('wire: a total length beyond the bytes present is malformed, not a throw', 
   const b = frame(IPPROTO_UDP, new Uint8Array(10));
   assert.is(parseIpv4(b, ETH_HLEN, 25, newIpv4Hdr()), WIRE_MALFORMED);
   assert.is(parseIpv4(b, ETH_HLEN, 10, newIpv4Hdr()), WIRE_TRUNCATED);
+});
+
+test('wire: a CHECKSUM_PARTIAL header finished over the segment equals the full software checksum (UDP and TCP)', () => {
+  fc.assert(
+    fc.property(fc.boolean(), fc.uint8Array({ maxLength: 1500 }), (udp, payload) => {
+      const proto = udp ? IPPROTO_UDP : IPPROTO_TCP;
+      const full = frame(proto, payload);
+      const part = new Uint8Array(full.length).fill(0xa5);
+      part.set(full.subarray(0, ETH_HLEN + IPV4_HLEN));
+      const l4 = udp ? UDP_HLEN : TCP_HLEN;
+      part.set(payload, ETH_HLEN + IPV4_HLEN + l4);
+      const ip = newIpv4Hdr();
+      parseIpv4(full, ETH_HLEN, full.length - ETH_HLEN, ip);
+      const h = { ...newL4Hdr(), sport: 1234, dport: 2049, seq: 1000, ack: 5, flags: TCP_ACK, window: 512 };
+      if (udp) emitUdpPartial(part, ETH_HLEN + IPV4_HLEN, ip, h, payload.length);
+      else emitTcpPartial(part, ETH_HLEN + IPV4_HLEN, ip, h, payload.length);
+      csumFinishPartial(part, ETH_HLEN + IPV4_HLEN, part.length, udp ? 6 : 16, udp);
+      assert.equal([...part], [...full]);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('wire: parseL4Header reads without judging the checksum; l4ChecksumOk judges it; a zero UDP checksum means none', () => {
+  const b = frame(IPPROTO_UDP, new Uint8Array(20).fill(9));
+  const ip = newIpv4Hdr();
+  parseIpv4(b, ETH_HLEN, b.length - ETH_HLEN, ip);
+  b[b.length - 1]! ^= 1;
+  const h = newL4Hdr();
+  assert.is(parseL4Header(b, ETH_HLEN + 20, ip.totLen - 20, IPPROTO_UDP, h), WIRE_OK);
+  assert.is(h.dport, 2049);
+  assert.not.ok(l4ChecksumOk(b, ETH_HLEN + 20, h.len, ip));
+  b[ETH_HLEN + 26] = 0;
+  b[ETH_HLEN + 27] = 0;
+  assert.ok(l4ChecksumOk(b, ETH_HLEN + 20, h.len, ip));
+  assert.is(parseL4Header(b, ETH_HLEN + 20, 7, IPPROTO_UDP, h), WIRE_TRUNCATED);
+  assert.is(parseL4Header(b, ETH_HLEN + 20, 40, 99, h), WIRE_MALFORMED);
+});
+
+test('wire: ipv4SetLenFrag rewrites tot_len and frag_off with a valid header checksum', () => {
+  const b = frame(IPPROTO_UDP, new Uint8Array(10));
+  ipv4SetLenFrag(b, ETH_HLEN, 1000, IP_MF | 3);
+  assert.is(ipv4FragOffField(b, ETH_HLEN), IP_MF | 3);
+  const ip = newIpv4Hdr();
+  assert.is(parseIpv4(b, ETH_HLEN, 1000, ip), WIRE_OK);
+  assert.is(ip.totLen, 1000);
+});
+
+test('wire: the group bit makes a MAC multicast; a valid source is neither zero nor a group address', () => {
+  assert.ok(isMulticastEtherAddr(ETH_BROADCAST));
+  assert.ok(isMulticastEtherAddr(0x01005e000001));
+  assert.not.ok(isMulticastEtherAddr(0x00163e000001));
+  assert.ok(isValidEtherAddr(0x00163e000001));
+  assert.not.ok(isValidEtherAddr(0));
+  assert.not.ok(isValidEtherAddr(ETH_BROADCAST));
 });
 
 test.run();
