@@ -493,7 +493,7 @@ export class TestGuest {
     run(this.w, 200_000);
     this.switchState(XenbusStateClosed);
     run(this.w, 200_000);
-    this.txResponses();
+    for (let qi = 0; qi < this.tx.length; qi++) this.txResponses(qi);
     for (const ref of [...this.txGrants.keys()]) assert.ok(this.endTxGrant(ref), `TX grant ${ref} still mapped`);
     this.releaseRx();
     for (let i = 0; i < this.ringRefs.length; i++) {
@@ -510,6 +510,11 @@ export class TestGuest {
     }
     this.txPort = [];
     this.rxPort = [];
+    this.tx = [];
+    this.rx = [];
+    this.freeIds.length = 0;
+    this.outstanding.length = 0;
+    this.rxPosted.length = 0;
   }
 }
 
