@@ -41,7 +41,7 @@ for (const strategy of ['map', 'hybrid', 'zerocopy'] as const) {
     const lastUnmap = tail.map((e) => e.kind).lastIndexOf('unmapped');
     const firstAnswer = tail.map((e) => e.kind).indexOf('answered');
     assert.ok(lastUnmap < firstAnswer);
-    w.t.hv.testHooks.onTlbFlush = undefined;
+    delete w.t.hv.testHooks.onTlbFlush;
     teardown(w, g);
   });
 }
@@ -79,7 +79,7 @@ test('netback: the guest sees GTF_reading fall only with the answer, never befor
   assert.is(flagsAtFlush & GTF_reading, GTF_reading, 'still set while the flush runs');
   assert.is(g.grantBusy(p.grefs[0]!), 0);
   assert.is(g.txResponses().length, 1);
-  w.t.hv.testHooks.onTlbFlush = undefined;
+  delete w.t.hv.testHooks.onTlbFlush;
   teardown(w, g);
 });
 

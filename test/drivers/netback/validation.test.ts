@@ -298,4 +298,32 @@ test('netback: a 65th multicast address is refused with ERROR', () => {
   teardown(w, g);
 });
 
+test('netback: each slot is read once (XSA-155): rewriting the ring after the snapshot changes nothing', () => {
+  const { w, g } = setup('hybrid');
+  const data = frame(3000, 1);
+  const p = g.sendPacket(data, { layout: [{ size: 1000 }, { size: 2000 }], push: false });
+  const hv = w.t.hv;
+  const copy = hv.gnttabCopy.bind(hv);
+  hv.gnttabCopy = (caller, ops, count) => {
+    // Between netback's reads and its hypercalls the guest rewrites every field of both slots.
+    const tx = g.tx[0]!;
+    for (let i = 0; i < 2; i++) {
+      const at = tx.entries + ((p.start + i) & 255) * tx.entrySize;
+      tx.page.view.setUint32(at, 0xdead, true);
+      tx.page.view.setUint16(at + 4, 4000, true);
+      tx.page.view.setUint16(at + 6, 0xffff, true);
+      tx.page.view.setUint16(at + 8, 99, true);
+      tx.page.view.setUint16(at + 10, 7, true);
+    }
+    return copy(caller, ops, count);
+  };
+  g.pushTx();
+  run(w);
+  hv.gnttabCopy = copy;
+  assert.equal([...w.frames[0]!], [...data]);
+  assert.equal(g.txResponses().map((r) => r.id).sort((a, b) => a - b), [...p.ids].sort((a, b) => a - b));
+  assert.not.ok(g.vif.disabled);
+  teardown(w, g);
+});
+
 test.run();
