@@ -70,7 +70,7 @@ export function txCreditExceeded(q: XenvifQueue, size: number): boolean {
     txAddCredit(q);
   }
   if (size > q.remainingCredit) {
-    q.creditTimer = clock.setTimer(Math.max(0, next - now), () => xenvifTxCreditCallback(q));
+    q.creditTimer = clock.setTimer(Math.max(0, next - now), q.creditCb);
     q.creditWindowStart = next;
     q.rateLimited = true;
     return true;
@@ -95,7 +95,7 @@ export function xenvifRateChanged(q: XenvifQueue, rate: Rate): void {
   const clock = q.vif.nb.clock;
   if (q.creditTimer !== 0) {
     clock.cancel(q.creditTimer);
-    q.creditTimer = clock.setTimer(0, () => xenvifTxCreditCallback(q));
+    q.creditTimer = clock.setTimer(0, q.creditCb);
   } else if (q.remainingCredit > q.creditBytes) {
     q.remainingCredit = q.creditBytes;
   }

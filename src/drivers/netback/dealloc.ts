@@ -116,7 +116,7 @@ export function xenvifSkbZerocopyComplete(q: XenvifQueue): void {
 export function xenvifKickDealloc(q: XenvifQueue): void {
   if (q.deallocScheduled) return;
   q.deallocScheduled = true;
-  q.vif.nb.clock.setTimer(q.vif.nb.deallocDelayNs, () => xenvifDeallocKthread(q));
+  q.vif.nb.clock.setTimer(q.vif.nb.deallocDelayNs, q.deallocCb);
 }
 
 /** Nothing mapped, nothing queued, nothing in flight: the dealloc thread may exit. */
@@ -125,7 +125,7 @@ export function txDeallocDrained(q: XenvifQueue): boolean {
 }
 
 /** One wake-up of the dealloc thread. */
-function xenvifDeallocKthread(q: XenvifQueue): void {
+export function xenvifDeallocKthread(q: XenvifQueue): void {
   q.deallocScheduled = false;
   if (q.deallocProd !== q.deallocCons) xenvifTxDeallocAction(q);
   if (q.deallocStopping) {

@@ -124,39 +124,33 @@ export function xenvifSchedulable(vif: XenVif): boolean {
  * negative errno; on failure nothing stays mapped.
  */
 function xenvifMapFrontendDataRings(q: XenvifQueue, txRef: number, rxRef: number): number {
+  let err = attachRing(q, false, txRef);
+  if (err === 0) err = attachRing(q, true, rxRef);
+  if (err !== 0) xenvifUnmapFrontendDataRings(q);
+  return err;
+}
+
+/** Map one ring page and attach a back ring at its rsp_prod; -EIO if its req_prod claims too much. */
+function attachRing(q: XenvifQueue, isRx: boolean, ref: number): number {
   const nb = q.vif.nb;
-  const txAddr = ringAddr(q, 0);
-  const rxAddr = ringAddr(q, 1);
-  const txFrame = mapRing(q, txRef, txAddr);
-  if (txFrame < 0) return txFrame;
-  q.txRingAddr = txAddr;
-  const txPage = nb.hv.mem.page(nb.dom.domid, txFrame, true);
-  const txShared = new SharedRing(txPage);
-  const txRsp = txShared.rspProd;
-  const txReq = txShared.reqProd;
-  const tx = backRingAttach(netifTxRingType, txPage, txRsp);
-  q.tx = tx;
-  if (((txReq - txRsp) >>> 0) > tx.nrEnts) {
-    xenvifUnmapFrontendDataRings(q);
-    return -EIO;
+  const addr = ringAddr(q, isRx ? 1 : 0);
+  if (isRx) q.rxRingAddr = addr;
+  else q.txRingAddr = addr;
+  const frame = mapRing(q, ref, addr, isRx);
+  if (frame < 0) return frame;
+  const page = nb.hv.mem.page(nb.dom.domid, frame, true);
+  const shared = new SharedRing(page);
+  const rspProd = shared.rspProd;
+  const reqProd = shared.reqProd;
+  let nrEnts: number;
+  if (isRx) {
+    q.rx = backRingAttach(netifRxRingType, page, rspProd);
+    nrEnts = q.rx.nrEnts;
+  } else {
+    q.tx = backRingAttach(netifTxRingType, page, rspProd);
+    nrEnts = q.tx.nrEnts;
   }
-  const rxFrame = mapRing(q, rxRef, rxAddr, true);
-  if (rxFrame < 0) {
-    xenvifUnmapFrontendDataRings(q);
-    return rxFrame;
-  }
-  q.rxRingAddr = rxAddr;
-  const rxPage = nb.hv.mem.page(nb.dom.domid, rxFrame, true);
-  const rxShared = new SharedRing(rxPage);
-  const rxRsp = rxShared.rspProd;
-  const rxReq = rxShared.reqProd;
-  const rx = backRingAttach(netifRxRingType, rxPage, rxRsp);
-  q.rx = rx;
-  if (((rxReq - rxRsp) >>> 0) > rx.nrEnts) {
-    xenvifUnmapFrontendDataRings(q);
-    return -EIO;
-  }
-  return 0;
+  return ((reqProd - rspProd) >>> 0) > nrEnts ? -EIO : 0;
 }
 
 /** A host address token for a ring page of queue `q` (0 = TX ring, 1 = RX ring). */
@@ -165,7 +159,7 @@ function ringAddr(q: XenvifQueue, which: number): number {
 }
 
 /** Map one ring page read-write (xenbus_map_ring_valloc). The frame, or -EIO-like failure (negative). */
-function mapRing(q: XenvifQueue, ref: number, addr: number, isRx = false): number {
+function mapRing(q: XenvifQueue, ref: number, addr: number, isRx: boolean): number {
   const nb = q.vif.nb;
   const op = newMapGrantRef();
   gnttabSetMapOp(op, addr, GNTMAP_host_map, ref, q.vif.domid);
@@ -361,7 +355,7 @@ export function xenvifInterrupt(q: XenvifQueue): void {
 export function napiSchedule(q: XenvifQueue): void {
   if (q.napiScheduled || !q.napiEnabled) return;
   q.napiScheduled = true;
-  q.vif.nb.clock.setTimer(q.vif.nb.napiDelayNs, () => xenvifPoll(q));
+  q.vif.nb.clock.setTimer(q.vif.nb.napiDelayNs, q.napiPollCb);
 }
 
 /**

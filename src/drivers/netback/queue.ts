@@ -35,7 +35,10 @@ import type { TimerHandle } from '../../hv/clock.ts';
 import type { SkBuff, SkbDestructorFn } from '../../skb/skbuff.ts';
 import type { FragDestroyFn } from '../../skb/destructor.ts';
 import type { UbufCallback } from '../../skb/ubuf.ts';
-import { xenvifFragReleased, xenvifZerocopyCallback } from './dealloc.ts';
+import { xenvifDeallocKthread, xenvifFragReleased, xenvifZerocopyCallback } from './dealloc.ts';
+import { xenvifPoll } from './interface.ts';
+import { xenvifTxCreditCallback } from './credit.ts';
+import { xenvifRxThread } from './rx.ts';
 import { xenvifPlainRefAnswer } from './tx-strategies.ts';
 import {
   COPY_BATCH_SIZE, FATAL_SKB_SLOTS_DEFAULT, INVALID_PENDING_IDX, MAX_PENDING_REQS, NETBACK_INVALID_HANDLE,
@@ -254,6 +257,13 @@ export class XenvifQueue {
   readonly zerocopyCb: UbufCallback = (u, success) => xenvifZerocopyCallback(this, u.data as number, success);
   /** plain-ref owner hook (skb->destructor). */
   readonly ownerHook: SkbDestructorFn = (skb) => xenvifPlainRefAnswer(this, skb);
+  /** The NAPI poll, the guest-RX thread (kicked / timed out) and the dealloc thread, as clock callbacks. */
+  readonly napiPollCb = (): void => xenvifPoll(this);
+  readonly rxThreadCb = (): void => xenvifRxThread(this, false);
+  readonly rxWakeCb = (): void => xenvifRxThread(this, true);
+  readonly deallocCb = (): void => xenvifDeallocKthread(this);
+  /** The credit timer (end of a shaping window). */
+  readonly creditCb = (): void => xenvifTxCreditCallback(this);
 
   constructor(vif: XenVif, id: number, fatalSkbSlots: number = FATAL_SKB_SLOTS_DEFAULT) {
     this.vif = vif;

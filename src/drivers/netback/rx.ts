@@ -189,7 +189,7 @@ export function xenvifHaveRxWork(q: XenvifQueue): boolean {
 export function xenvifKickThread(q: XenvifQueue): void {
   if (q.rxThreadScheduled || q.rx === null) return;
   q.rxThreadScheduled = true;
-  q.vif.nb.clock.setTimer(q.vif.nb.rxThreadDelayNs, () => xenvifRxThread(q, false));
+  q.vif.nb.clock.setTimer(q.vif.nb.rxThreadDelayNs, q.rxThreadCb);
 }
 
 /**
@@ -231,7 +231,7 @@ export function xenvifRxThread(q: XenvifQueue, timedOut: boolean): void {
   // Loop: look for more work now.
   if (!q.rxThreadScheduled) {
     q.rxThreadScheduled = true;
-    nb.clock.setTimer(nb.rxThreadDelayNs, () => xenvifRxThread(q, false));
+    nb.clock.setTimer(nb.rxThreadDelayNs, q.rxThreadCb);
   }
 }
 
@@ -243,7 +243,7 @@ function xenvifRxSleep(q: XenvifQueue): void {
   q.rxWakeTimer = 0;
   if (q.rxQueue.count !== 0) {
     const delay = Math.max(0, q.rxQueue.peekExpires() - nb.clock.now());
-    q.rxWakeTimer = nb.clock.setTimer(delay, () => xenvifRxThread(q, true));
+    q.rxWakeTimer = nb.clock.setTimer(delay, q.rxWakeCb);
   }
 }
 

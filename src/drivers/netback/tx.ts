@@ -396,30 +396,24 @@ function xenvifGetRequests(
   round.copyCount[k] = copyCount;
   round.splitMask[k] = splitMask;
 
+  // Map ops: into the skb's frags up to MAX_SKB_FRAGS, then into the frag_list skb's.
   const maxFrags = q.vif.nb.env.maxSkbFrags;
   let nf = 0;
-  while (nrSlots > 0 && nf < maxFrags) {
-    const txp = reqAt(q, j);
-    j++;
-    nrSlots--;
-    if (txp.size === 0) {
-      makeTxResponse(q, txp.id, 0, XEN_NETIF_RSP_OKAY);
-      continue;
-    }
-    round.fragPending[base + nf++] = xenvifTxCreateMapOp(q, txp, j === 0 ? extraCount : 0);
-  }
-  round.nrFrags[k] = nf;
   let nn = 0;
   while (nrSlots > 0) {
     const txp = reqAt(q, j);
+    const isFirst = j < 0;
     j++;
     nrSlots--;
     if (txp.size === 0) {
       makeTxResponse(q, txp.id, 0, XEN_NETIF_RSP_OKAY);
       continue;
     }
-    round.fragPending[base + nf + nn++] = xenvifTxCreateMapOp(q, txp, 0);
+    const pi = xenvifTxCreateMapOp(q, txp, isFirst ? extraCount : 0);
+    if (nf < maxFrags) round.fragPending[base + nf++] = pi;
+    else round.fragPending[base + nf + nn++] = pi;
   }
+  round.nrFrags[k] = nf;
   round.nrFragsN[k] = nn;
   if (nskb !== null && nn === 0) {
     // The frag_list skb is not needed after all (zero-size slots, or slots the copy covered).
