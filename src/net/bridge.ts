@@ -38,7 +38,7 @@ import { pskbPull } from '../skb/pull.ts';
 import { skbIsGso, skbResetMacHeader, type SkBuff } from '../skb/skbuff.ts';
 import { devQueueXmit } from './devqueue.ts';
 import { skbEthHdr, skbMacOffset } from './eth.ts';
-import { newNetDeviceStats, NETDEV_TX_OK, RX_HANDLER_CONSUMED, type NetDevice, type NetDeviceStats } from './netdevice.ts';
+import { NetDeviceBase, NETDEV_TX_OK, RX_HANDLER_CONSUMED, type NetDevice } from './netdevice.ts';
 import { netifReceiveSkb } from './receive.ts';
 import type { NetStack } from './stack.ts';
 import { ETH_HLEN, isMulticastEtherAddr, isValidEtherAddr, newEthHdr } from './wire.ts';
@@ -113,23 +113,10 @@ export class BridgeStats {
 }
 
 /** br0: the bridge's own interface. Transmitting on it is brDevXmit. */
-export class BridgeDevice implements NetDevice {
-  readonly name: string;
-  readonly ifindex: number;
-  readonly mac: number;
-  mtu = 1500;
-  up = true;
-  readonly stats: NetDeviceStats = newNetDeviceStats();
-  rxHandler: ((skb: SkBuff) => number) | null = null;
+export class BridgeDevice extends NetDeviceBase {
   br: NetBridge | null = null;
 
-  constructor(name: string, ifindex: number, mac: number) {
-    this.name = name;
-    this.ifindex = ifindex;
-    this.mac = mac;
-  }
-
-  ndoStartXmit(skb: SkBuff): number {
+  override ndoStartXmit(skb: SkBuff): number {
     brDevXmit(this.br!, skb);
     return NETDEV_TX_OK;
   }

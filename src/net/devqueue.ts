@@ -36,11 +36,10 @@ import { ethTypeTrans } from './eth.ts';
 import {
   NET_XMIT_DROP,
   NET_XMIT_SUCCESS,
+  NetDeviceBase,
   NETDEV_TX_BUSY,
   NETDEV_TX_OK,
-  newNetDeviceStats,
   type NetDevice,
-  type NetDeviceStats,
   type PacketType,
 } from './netdevice.ts';
 import { deliverSkb, netdevAllocSkbRx, netifReceiveSkb, netifRx } from './receive.ts';
@@ -155,15 +154,7 @@ export interface DevQueueOptions {
 }
 
 /** The slow NIC: see the file header. */
-export class DevQueue implements NetDevice {
-  readonly name: string;
-  readonly ifindex: number;
-  readonly mac: number;
-  mtu: number;
-  up = true;
-  readonly stats: NetDeviceStats = newNetDeviceStats();
-  rxHandler: ((skb: SkBuff) => number) | null = null;
-
+export class DevQueue extends NetDeviceBase {
   readonly clock: Clock;
   txqueuelen: number;
   delayNs: number;
@@ -184,9 +175,7 @@ export class DevQueue implements NetDevice {
   readonly frame = new Uint8Array(NET_SCRATCH_BYTES);
 
   constructor(opts: DevQueueOptions) {
-    this.name = opts.name;
-    this.ifindex = opts.ifindex;
-    this.mac = opts.mac;
+    super(opts.name, opts.ifindex, opts.mac);
     this.clock = opts.clock;
     this.mtu = opts.mtu ?? 1500;
     this.txqueuelen = opts.txqueuelen ?? DEFAULT_TX_QUEUE_LEN;
@@ -200,7 +189,7 @@ export class DevQueue implements NetDevice {
     };
   }
 
-  ndoStartXmit(skb: SkBuff): number {
+  override ndoStartXmit(skb: SkBuff): number {
     return devQueueEnqueue(this, skb);
   }
 
@@ -283,22 +272,12 @@ export function wireLink(a: DevQueue, stackA: NetStack, b: DevQueue, stackB: Net
 }
 
 /** A device that takes every packet and frees it at once (counted as sent). */
-export class NullDevice implements NetDevice {
-  readonly name: string;
-  readonly ifindex: number;
-  readonly mac: number;
-  mtu = 1500;
-  up = true;
-  readonly stats: NetDeviceStats = newNetDeviceStats();
-  rxHandler: ((skb: SkBuff) => number) | null = null;
-
+export class NullDevice extends NetDeviceBase {
   constructor(name: string, ifindex: number, mac = 0) {
-    this.name = name;
-    this.ifindex = ifindex;
-    this.mac = mac;
+    super(name, ifindex, mac);
   }
 
-  ndoStartXmit(skb: SkBuff): number {
+  override ndoStartXmit(skb: SkBuff): number {
     this.stats.txPackets++;
     this.stats.txBytes += skb.len;
     consumeSkb(skb);
@@ -310,23 +289,16 @@ export class NullDevice implements NetDevice {
  * loopback: what is sent is received by the same stack, through the backlog (netif_rx). The sender's owner
  * hook runs first (skb_orphan). A CHECKSUM_PARTIAL skb is received as it is: the receive path trusts it.
  */
-export class LoopbackDevice implements NetDevice {
-  readonly name: string;
-  readonly ifindex: number;
-  readonly mac = 0;
-  mtu = 65536;
-  up = true;
-  readonly stats: NetDeviceStats = newNetDeviceStats();
-  rxHandler: ((skb: SkBuff) => number) | null = null;
+export class LoopbackDevice extends NetDeviceBase {
   readonly stack: NetStack;
 
   constructor(stack: NetStack, name = 'lo', ifindex = 1) {
+    super(name, ifindex, 0);
     this.stack = stack;
-    this.name = name;
-    this.ifindex = ifindex;
+    this.mtu = 65536;
   }
 
-  ndoStartXmit(skb: SkBuff): number {
+  override ndoStartXmit(skb: SkBuff): number {
     const len = skb.len;
     skbOrphan(skb);
     if (ethTypeTrans(skb) < 0) {

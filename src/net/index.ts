@@ -21,6 +21,7 @@ export {
   RX_HANDLER_EXACT,
   RX_HANDLER_PASS,
   PacketType,
+  NetDeviceBase,
   newNetDeviceStats,
 } from './netdevice.ts';
 export type { NetDevice, NetDeviceStats, PacketHandler } from './netdevice.ts';
@@ -74,6 +75,8 @@ export {
   l4ChecksumOk,
   ipv4FragOffField,
   ipv4SetLenFrag,
+  readU32Be,
+  writeU32Be,
 } from './wire.ts';
 export type { EthHdr, Ipv4Hdr, L4Hdr } from './wire.ts';
 export { EAGAIN, ENOBUFS } from './errno.ts';

@@ -67,6 +67,28 @@ export interface NetDevice {
   rxHandler: ((skb: SkBuff) => number) | null;
 }
 
+/**
+ * The fields every device model shares, for subclasses that only supply ndoStartXmit (the bridge device,
+ * loopback, the null device, DevQueue, test devices). Up, MTU 1500, no rx_handler, zeroed counters.
+ */
+export abstract class NetDeviceBase implements NetDevice {
+  readonly name: string;
+  readonly ifindex: number;
+  readonly mac: number;
+  mtu = 1500;
+  up = true;
+  readonly stats: NetDeviceStats = newNetDeviceStats();
+  rxHandler: ((skb: SkBuff) => number) | null = null;
+
+  constructor(name: string, ifindex: number, mac: number) {
+    this.name = name;
+    this.ifindex = ifindex;
+    this.mac = mac;
+  }
+
+  abstract ndoStartXmit(skb: SkBuff): number;
+}
+
 /** A protocol handler (packet_type.func): consumes the skb it is given and answers NET_RX_SUCCESS / _DROP. */
 export type PacketHandler = (skb: SkBuff, dev: NetDevice, pt: PacketType, origDev: NetDevice) => number;
 

@@ -215,9 +215,12 @@ function queueAccepted(sk: Sock, skb: SkBuff): void {
   if (sk.dataReady !== null && !sockFlag(sk, SOCK_DEAD)) sk.dataReady(sk);
 }
 
-/** __sock_queue_rcv_skb: 0, -ENOMEM (sk_rcvbuf full) or -ENOBUFS (protocol memory). The caller frees on error. */
-export function sockQueueRcvSkbNoFilter(sk: Sock, skb: SkBuff): number {
-  if (sk.rmemAlloc >= sk.skRcvbuf) {
+/**
+ * The receive-buffer and protocol-memory checks shared by UDP and TCP: 0 and queued, or -ENOMEM (`full`: the
+ * caller's sk_rcvbuf test) or -ENOBUFS (sk_rmem_schedule), counted.
+ */
+function admit(sk: Sock, skb: SkBuff, full: boolean): number {
+  if (full) {
     refuse(sk);
     sk.stats.rcvbufDrops++;
     sk.stack.stats.dropRcvbuf++;
@@ -231,6 +234,11 @@ export function sockQueueRcvSkbNoFilter(sk: Sock, skb: SkBuff): number {
   }
   queueAccepted(sk, skb);
   return 0;
+}
+
+/** __sock_queue_rcv_skb: 0, -ENOMEM (sk_rcvbuf full) or -ENOBUFS (protocol memory). The caller frees on error. */
+export function sockQueueRcvSkbNoFilter(sk: Sock, skb: SkBuff): number {
+  return admit(sk, skb, sk.rmemAlloc >= sk.skRcvbuf);
 }
 
 /** sock_queue_rcv_skb: sk_filter, then __sock_queue_rcv_skb. 0 or a negative errno; the caller frees on error. */
@@ -247,20 +255,7 @@ export function sockQueueRcvSkb(sk: Sock, skb: SkBuff): number {
 export function tcpQueueRcvSkb(sk: Sock, skb: SkBuff): number {
   const err = skFilter(sk, skb);
   if (err !== 0) return err;
-  if (sk.rmemAlloc > sk.skRcvbuf) {
-    refuse(sk);
-    sk.stats.rcvbufDrops++;
-    sk.stack.stats.dropRcvbuf++;
-    return -ENOMEM;
-  }
-  if (!skRmemSchedule(sk, skb, skb.truesize)) {
-    refuse(sk);
-    sk.stats.memDrops++;
-    sk.stack.stats.dropProtoMem++;
-    return -ENOBUFS;
-  }
-  queueAccepted(sk, skb);
-  return 0;
+  return admit(sk, skb, sk.rmemAlloc > sk.skRcvbuf);
 }
 
 /**

@@ -57,6 +57,8 @@ import {
   TCP_HLEN,
   TCP_PSH,
   UDP_HLEN,
+  readU32Be,
+  writeU32Be,
 } from './wire.ts';
 
 export const RT_FRAMING_UDP = 0;
@@ -267,17 +269,6 @@ function transmitNew(ep: RtEndpoint, skb: SkBuff): void {
   if (ep.rtoTimer === 0) ep.rtoTimer = ep.stack.clock.setTimer(ep.rto, ep.onRto);
 }
 
-function put32(b: Uint8Array, off: number, v: number): void {
-  b[off] = v >>> 24;
-  b[off + 1] = (v >>> 16) & 0xff;
-  b[off + 2] = (v >>> 8) & 0xff;
-  b[off + 3] = v & 0xff;
-}
-
-function get32(b: Uint8Array, off: number): number {
-  return ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
-}
-
 /** Write eth, IPv4, L4 (and the RT header) in front of the payload; checksum left to the device. */
 function pushHeaders(ep: RtEndpoint, skb: SkBuff, seq: number, data: boolean): void {
   const b = ep.hdr;
@@ -302,8 +293,8 @@ function pushHeaders(ep: RtEndpoint, skb: SkBuff, seq: number, data: boolean): v
     b[r + 1] = 0;
     b[r + 2] = 0;
     b[r + 3] = 0;
-    put32(b, r + 4, seq);
-    put32(b, r + 8, ep.rcvNxt);
+    writeU32Be(b, r + 4, seq);
+    writeU32Be(b, r + 8, ep.rcvNxt);
     emitUdpPartial(b, l4off, ip, l4, RT_HLEN + payload);
   } else {
     l4.seq = seq;
@@ -372,16 +363,16 @@ function rtRcv(ep: RtEndpoint, skb: SkBuff): void {
       return;
     }
     flags = b[0]!;
-    seq = get32(b, 4);
-    ack = get32(b, 8);
+    seq = readU32Be(b, 4);
+    ack = readU32Be(b, 8);
   } else {
     if (skbCopyBits(skb, skb.transportHeader - skb.data, b, 0, TCP_HLEN) !== 0) {
       ep.stats.badSegments++;
       kfreeSkb(skb);
       return;
     }
-    seq = get32(b, 4);
-    ack = get32(b, 8);
+    seq = readU32Be(b, 4);
+    ack = readU32Be(b, 8);
     const tf = b[13]!;
     flags = ((tf & TCP_PSH) !== 0 ? RT_F_DATA : 0) | ((tf & TCP_ACK) !== 0 ? RT_F_ACK : 0);
   }

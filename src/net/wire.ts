@@ -139,6 +139,16 @@ export function csumPartial(b: Uint8Array, off: number, len: number, sum: number
   return sum;
 }
 
+/** Big-endian u32 at `off` (for headers pvnet defines on top of these: the transport's). */
+export function readU32Be(b: Uint8Array, off: number): number {
+  return get32(b, off);
+}
+
+/** Write `v` as a big-endian u32 at `off`. */
+export function writeU32Be(b: Uint8Array, off: number, v: number): void {
+  put32(b, off, v);
+}
+
 function put16(b: Uint8Array, off: number, v: number): void {
   b[off] = (v >>> 8) & 0xff;
   b[off + 1] = v & 0xff;
@@ -197,22 +207,19 @@ function pseudoSum(ip: Ipv4Hdr, l4len: number): number {
   return (ip.saddr >>> 16) + (ip.saddr & 0xffff) + (ip.daddr >>> 16) + (ip.daddr & 0xffff) + ip.protocol + l4len;
 }
 
-/** Write a UDP header for `payloadLen` bytes of payload that already sit after it, with a full checksum. */
-export function emitUdp(b: Uint8Array, off: number, ip: Ipv4Hdr, h: L4Hdr, payloadLen: number): void {
+/** The UDP header fields, the checksum field zeroed; returns the UDP length. */
+function putUdpHeader(b: Uint8Array, off: number, h: L4Hdr, payloadLen: number): number {
   const l = UDP_HLEN + payloadLen;
   put16(b, off, h.sport);
   put16(b, off + 2, h.dport);
   put16(b, off + 4, l);
   put16(b, off + 6, 0);
-  let c = ~csumPartial(b, off, l, pseudoSum(ip, l)) & 0xffff;
-  if (c === 0) c = 0xffff;
-  put16(b, off + 6, c);
   h.len = l;
-  h.check = c;
+  return l;
 }
 
-/** Write a TCP header (no options) for `payloadLen` bytes of payload that already sit after it. */
-export function emitTcp(b: Uint8Array, off: number, ip: Ipv4Hdr, h: L4Hdr, payloadLen: number): void {
+/** The TCP header fields (no options), the checksum field zeroed. */
+function putTcpHeader(b: Uint8Array, off: number, h: L4Hdr): void {
   put16(b, off, h.sport);
   put16(b, off + 2, h.dport);
   put32(b, off + 4, h.seq);
@@ -222,10 +229,24 @@ export function emitTcp(b: Uint8Array, off: number, ip: Ipv4Hdr, h: L4Hdr, paylo
   put16(b, off + 14, h.window);
   put16(b, off + 16, 0);
   put16(b, off + 18, 0);
+  h.doff = 5;
+}
+
+/** Write a UDP header for `payloadLen` bytes of payload that already sit after it, with a full checksum. */
+export function emitUdp(b: Uint8Array, off: number, ip: Ipv4Hdr, h: L4Hdr, payloadLen: number): void {
+  const l = putUdpHeader(b, off, h, payloadLen);
+  let c = ~csumPartial(b, off, l, pseudoSum(ip, l)) & 0xffff;
+  if (c === 0) c = 0xffff;
+  put16(b, off + 6, c);
+  h.check = c;
+}
+
+/** Write a TCP header (no options) for `payloadLen` bytes of payload that already sit after it. */
+export function emitTcp(b: Uint8Array, off: number, ip: Ipv4Hdr, h: L4Hdr, payloadLen: number): void {
+  putTcpHeader(b, off, h);
   const l = TCP_HLEN + payloadLen;
   const c = ~csumPartial(b, off, l, pseudoSum(ip, l)) & 0xffff;
   put16(b, off + 16, c);
-  h.doff = 5;
   h.check = c;
 }
 
@@ -305,26 +326,14 @@ function pseudoFolded(ip: Ipv4Hdr, l4len: number): number {
  * and stores the complement (skb_checksum_help, or a NIC's checksum offload).
  */
 export function emitUdpPartial(b: Uint8Array, off: number, ip: Ipv4Hdr, h: L4Hdr, payloadLen: number): void {
-  const l = UDP_HLEN + payloadLen;
-  put16(b, off, h.sport);
-  put16(b, off + 2, h.dport);
-  put16(b, off + 4, l);
-  h.len = l;
+  const l = putUdpHeader(b, off, h, payloadLen);
   h.check = pseudoFolded(ip, l);
   put16(b, off + 6, h.check);
 }
 
 /** As emitUdpPartial, for a TCP header without options. */
 export function emitTcpPartial(b: Uint8Array, off: number, ip: Ipv4Hdr, h: L4Hdr, payloadLen: number): void {
-  put16(b, off, h.sport);
-  put16(b, off + 2, h.dport);
-  put32(b, off + 4, h.seq);
-  put32(b, off + 8, h.ack);
-  b[off + 12] = 5 << 4;
-  b[off + 13] = h.flags;
-  put16(b, off + 14, h.window);
-  put16(b, off + 18, 0);
-  h.doff = 5;
+  putTcpHeader(b, off, h);
   h.check = pseudoFolded(ip, TCP_HLEN + payloadLen);
   put16(b, off + 16, h.check);
 }

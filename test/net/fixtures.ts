@@ -41,12 +41,11 @@ import {
   netStackCreate,
   newIpv4Hdr,
   newL4Hdr,
-  newNetDeviceStats,
+  NetDeviceBase,
   NETDEV_TX_OK,
   TCP_ACK,
   TCP_HLEN,
   UDP_HLEN,
-  type NetDevice,
   type NetStack,
   type NetStackCreateOptions,
 } from '../../src/net/index.ts';
@@ -109,27 +108,14 @@ export function end(w: NetWorld): void {
 }
 
 /** A test device: records what it is asked to send, frees it, and counts. */
-export class SinkDevice implements NetDevice {
-  readonly name: string;
-  readonly ifindex: number;
-  readonly mac: number;
-  mtu = 1500;
-  up = true;
-  readonly stats = newNetDeviceStats();
-  rxHandler: ((skb: SkBuff) => number) | null = null;
+export class SinkDevice extends NetDeviceBase {
   /** Bytes of every frame sent, in order. */
   readonly sent: Uint8Array[] = [];
   /** Keep the skbs instead of freeing them (a slow driver); the test frees them. */
   hold = false;
   readonly held: SkBuff[] = [];
 
-  constructor(name: string, ifindex: number, mac: number) {
-    this.name = name;
-    this.ifindex = ifindex;
-    this.mac = mac;
-  }
-
-  ndoStartXmit(skb: SkBuff): number {
+  override ndoStartXmit(skb: SkBuff): number {
     const b = new Uint8Array(skb.len);
     if (skbCopyBits(skb, 0, b, 0, skb.len) !== 0) throw new Error('skbCopyBits failed');
     this.sent.push(b);
