@@ -243,7 +243,8 @@ function refuseTagged(br: NetBridge, ingress: BridgePort, e: FdbEntry | null): v
     if (!e.isLocal && shouldDeliver(e.port!, ingress)) e.port!.stats.dropPfmemalloc++;
     return;
   }
-  for (const p of br.ports) if (shouldDeliver(p, ingress)) p.stats.dropPfmemalloc++;
+  const ports = br.ports;
+  for (let i = 0; i < ports.length; i++) if (shouldDeliver(ports[i]!, ingress)) ports[i]!.stats.dropPfmemalloc++;
 }
 
 /** br_forward to one known port (unicast); the frame is freed if that port may not have it. */
