@@ -1,7 +1,7 @@
 /**
- * What netback does to a built packet before the stack sees it (REFERENCE.md §5.3 step 6): eth_type_trans,
- * checksum setup for CHECKSUM_PARTIAL packets (net/core/skbuff.c skb_checksum_setup and its helpers, the
- * parts netback reaches), and the GSO segment count.
+ * What netback does to a built packet before the stack sees it (REFERENCE.md §5.3 step 6), after the stack's
+ * eth_type_trans (net/eth.ts): checksum setup for CHECKSUM_PARTIAL packets (net/core/skbuff.c
+ * skb_checksum_setup and its helpers, the parts netback reaches), and the GSO header length.
  *
  * Headers are made linear first (skb_maybe_pull_tail), so on a map-mode packet this is where the stack first
  * pulls bytes out of a guest's mapped page into the head: a pull that eats a frag whole drops that frag's
@@ -14,16 +14,11 @@
 import { CHECKSUM_PARTIAL } from '../../skb/constants.ts';
 import { pskbMayPull } from '../../skb/pull.ts';
 import { skbCopyBits, skbStoreBits } from '../../skb/bytes.ts';
-import { skbPull } from '../../skb/alloc.ts';
-import { skbHeadlen, skbHeadroom, skbResetMacHeader, type SkBuff } from '../../skb/skbuff.ts';
+import { skbHeadlen, skbHeadroom, type SkBuff } from '../../skb/skbuff.ts';
 import { ENOMEM } from '../../skb/errno.ts';
-import { ETH_HLEN } from './constants.ts';
 
 export const EPROTO = 71;
 
-const ETH_P_802_3_MIN = 0x0600;
-const ETH_P_802_3 = 0x0001;
-const ETH_P_802_2 = 0x0004;
 const ETH_P_IP = 0x0800;
 const ETH_P_IPV6 = 0x86dd;
 const IPPROTO_HOPOPTS = 0;
@@ -38,21 +33,6 @@ const MAX_IP_HDR_LEN = 60;
 const MAX_IPV6_HDR_LEN = 256;
 const TCP_CHECK = 16;
 const UDP_CHECK = 6;
-
-/**
- * eth_type_trans on a packet whose first ETH_HLEN bytes are linear: mac header at data, data moved past the
- * Ethernet header, protocol from the ethertype (802.3 length fields give ETH_P_802_3 for raw IPX, else
- * ETH_P_802_2). Returns the protocol (host order).
- */
-export function ethTypeTrans(skb: SkBuff, scratch: Uint8Array): number {
-  skbResetMacHeader(skb);
-  skbCopyBits(skb, 12, scratch, 0, 2);
-  const proto = (scratch[0]! << 8) | scratch[1]!;
-  skbPull(skb, ETH_HLEN);
-  if (proto >= ETH_P_802_3_MIN) return proto;
-  if (skb.len >= 2 && skbCopyBits(skb, 0, scratch, 0, 2) === 0 && scratch[0] === 0xff && scratch[1] === 0xff) return ETH_P_802_3;
-  return ETH_P_802_2;
-}
 
 /** skb_maybe_pull_tail: make `len` bytes linear, pulling up to `max`. 0, -ENOMEM or -EPROTO. */
 function skbMaybePullTail(skb: SkBuff, len: number, max: number): number {

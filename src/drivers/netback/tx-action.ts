@@ -13,7 +13,8 @@
  * - an errored packet is freed without frags, and every slot of it has been answered.
  *
  * Hand-off: checksum flags from the first request, frags with the strategy's completion object, frag_list
- * consolidation, eth_type_trans, checksum setup (a GSO packet without csum_blank is forced to
+ * consolidation, eth_type_trans (the stack's, net/eth.ts; it pulls the header out of a mapped frag in map
+ * mode), checksum setup (a GSO packet without csum_blank is forced to
  * CHECKSUM_PARTIAL and counted), the GSO segment count, then SKBFL_ZEROCOPY_ENABLE immediately before the
  * stack's receive hook.
  */
@@ -22,11 +23,10 @@ import { NETTXF_csum_blank, NETTXF_data_validated, XEN_NETIF_RSP_ERROR, XEN_NETI
 import { GNTST_okay } from '../../abi/grant_table.ts';
 import { ringHasUnconsumedRequests } from '../../abi/ring.ts';
 import { kfreeSkb } from '../../skb/free.ts';
-import { pskbMayPull } from '../../skb/pull.ts';
 import { CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_HEADER_UNSET } from '../../skb/constants.ts';
 import { skbIsGso, skbResetNetworkHeader, type SkBuff } from '../../skb/skbuff.ts';
-import { ETH_HLEN } from './constants.ts';
-import { ethTypeTrans, skbChecksumSetup, skbTcpAllHeaders } from './checksum.ts';
+import { ethTypeTrans } from '../../net/eth.ts';
+import { skbChecksumSetup, skbTcpAllHeaders } from './checksum.ts';
 import { xenvifGrantHandleSet, xenvifIdxUnmap } from './dealloc.ts';
 import { COPY_PENDING_PER_PACKET, type XenvifQueue } from './queue.ts';
 import { txPendingRoom, xenvifTxBuildGops } from './tx.ts';
@@ -196,8 +196,7 @@ export function xenvifTxSubmit(q: XenvifQueue): number {
 
 /** eth_type_trans, checksum setup and the GSO segment count. False: drop the packet. */
 function handOffChecks(q: XenvifQueue, skb: SkBuff, scratch: Uint8Array): boolean {
-  if (!pskbMayPull(skb, ETH_HLEN)) return false;
-  skb.protocol = ethTypeTrans(skb, scratch);
+  if (ethTypeTrans(skb) < 0) return false;
   skbResetNetworkHeader(skb);
   let recalculate = false;
   if (skb.ipSummed !== CHECKSUM_PARTIAL && skbIsGso(skb)) {

@@ -298,10 +298,9 @@ export function xenvifTxBuildGops(q: XenvifQueue, budget: number): void {
     // Mapped frags this packet may need: every follow-on slot, plus the first unless it is copied whole.
     const maxSkbFrags = q.vif.nb.env.maxSkbFrags;
     const mapped = q.vif.strategy === 'copy' ? 0 : ret + (dataLen < txreq.size ? 1 : 0);
-    let fragOverflow = 0;
     let nskb: SkBuff | null = null;
     if (mapped > maxSkbFrags) {
-      fragOverflow = mapped - maxSkbFrags;
+      // frag_overflow = mapped − MAX_SKB_FRAGS slots go to a frag_list skb (consolidated at submit, §5.7).
       nskb = xenvifAllocSkb(q, 0);
       if (nskb === null) {
         kfreeSkb(skb);
@@ -316,7 +315,7 @@ export function xenvifTxBuildGops(q: XenvifQueue, budget: number): void {
         break;
       }
     }
-    xenvifGetRequests(q, skb, ret, fragOverflow, nskb, extraCount, dataLen);
+    xenvifGetRequests(q, skb, ret, nskb, extraCount, dataLen);
     tx.reqCons = idx;
   }
 }
@@ -329,8 +328,7 @@ export function xenvifTxBuildGops(q: XenvifQueue, budget: number): void {
  * up to MAX_SKB_FRAGS and into `nskb`'s after that. Zero-size follow-on slots are answered OKAY at once.
  */
 function xenvifGetRequests(
-  q: XenvifQueue, skb: SkBuff, nFollow: number, _fragOverflow: number, nskb: SkBuff | null,
-  extraCount: number, dataLen: number,
+  q: XenvifQueue, skb: SkBuff, nFollow: number, nskb: SkBuff | null, extraCount: number, dataLen: number,
 ): void {
   const round = q.round;
   const k = round.count;

@@ -15,12 +15,11 @@ import {
 } from '../../../src/skb/index.ts';
 import { PageFault } from '../../../src/errors.ts';
 import { TX_STRATEGIES, type NetbackTraceEvent } from '../../../src/drivers/netback/index.ts';
-import { nbWorld, TestGuest, run, frame, frameOf, teardown, type NbWorld } from './support.ts';
+import { nbWorld, TestGuest, run, frame, frameOf, teardown } from './support.ts';
 import { throwsType } from '../../support/assert.ts';
 
 const OK = XEN_NETIF_RSP_OKAY;
 const SIZES = [60, 128, 129, 1514, 4096, 9000, 32768, 65535];
-const MAPPING = ['map', 'hybrid', 'zerocopy', 'plain-ref'] as const;
 
 function setup(strategy: (typeof TX_STRATEGIES)[number], opts: { trace?: NetbackTraceEvent[]; hold?: boolean } = {}) {
   const trace = opts.trace;
@@ -311,5 +310,4 @@ test('netback: a ring started near 2^32 works across the index wrap', () => {
   teardown(w, g);
 });
 
-void ({} as NbWorld);
 test.run();
