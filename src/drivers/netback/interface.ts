@@ -14,8 +14,8 @@
  * virtual clock (`napiDelayNs`, `rxThreadDelayNs`, `deallocDelayNs` after the wake-up), each scheduled at
  * most once at a time. Handlers run asynchronously through the IrqDispatcher, as real upcalls do.
  *
- * Dies: `xenvifFree` after the backend is removed; a vif with packets still in flight in the stack cannot
- * finish disconnecting until they are released (Linux's dealloc thread waits for inflight packets too).
+ * Dies with its BackendInfo (netbackRemove). A vif with packets still in flight in the stack cannot finish
+ * disconnecting until they are released (Linux's dealloc thread waits for inflight packets too).
  */
 
 import {
@@ -26,7 +26,6 @@ import {
   SharedRing, backRingAttach, ringFinalCheckForRequests, ringHasUnconsumedRequests,
 } from '../../abi/ring.ts';
 import { netifRxRingType, netifTxRingType } from '../../abi/netif.ts';
-const EIO = 5;
 import { gnttabSetMapOp, gnttabSetUnmapOp, newMapGrantRef, newUnmapGrantRef } from '../../hv/grant-ops.ts';
 import { newNetDeviceStats, NETDEV_TX_OK, type NetDevice, type NetDeviceStats } from '../../net/netdevice.ts';
 import type { SkBuff } from '../../skb/skbuff.ts';
@@ -40,6 +39,8 @@ import { xenvifHaveRxWork, xenvifKickThread, xenvifRxQueuePurge, xenvifStartXmit
 import { sumQueueStats, type NetbackQueueStats } from './stats.ts';
 import { txWorkTodo, xenvifTxAction } from './tx-action.ts';
 import type { BackendInfo } from './xenbus.ts';
+
+const EIO = 5;
 
 /** The dummy MAC Linux gives a vif netdev (FE:FF:FF:FF:FF:FF): never stolen by a bridge for STP. */
 export const XENVIF_DUMMY_MAC = 0xfeffffffffff;

@@ -60,6 +60,7 @@ import {
 } from './queue.ts';
 import { makeTxResponse } from './tx-response.ts';
 
+// Linux errno values netback returns internally (hv/errno.ts has the hypervisor's subset).
 const EIO = 5;
 const ENODATA = 61;
 const EBADR = 53;
