@@ -362,7 +362,7 @@ test('receive: malformed frames of any shape are dropped and counted, never thro
     fc.property(fc.uint8Array({ minLength: 14, maxLength: 300 }), fc.integer({ min: 0, max: 299 }), fc.boolean(), (junk, cut, ip) => {
       const good = frameBytes({ payload: junk.subarray(0, 40) });
       const b = ip ? good.slice(0, Math.max(14, Math.min(cut, good.length))) : junk;
-      if (ip && cut < good.length && cut > 20) b[cut % b.length] ^= 0xff;
+      if (ip && cut < good.length && cut > 20) b[cut % b.length]! ^= 0xff;
       const skb = allocSkb(stack.env, b.length + 64)!;
       skbReserve(skb, 64);
       skbPutData(skb, b);
