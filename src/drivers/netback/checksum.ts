@@ -16,14 +16,12 @@ import { pskbMayPull } from '../../skb/pull.ts';
 import { skbCopyBits, skbStoreBits } from '../../skb/bytes.ts';
 import { skbHeadlen, skbHeadroom, type SkBuff } from '../../skb/skbuff.ts';
 import { ENOMEM } from '../../skb/errno.ts';
+import { ETH_P_IP, ETH_P_IPV6, IPPROTO_TCP, IPPROTO_UDP } from '../../net/wire.ts';
 
 export const EPROTO = 71;
 
-const ETH_P_IP = 0x0800;
-const ETH_P_IPV6 = 0x86dd;
+// IPv6 extension headers skb_checksum_setup_ipv6 walks.
 const IPPROTO_HOPOPTS = 0;
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
 const IPPROTO_ROUTING = 43;
 const IPPROTO_FRAGMENT = 44;
 const IPPROTO_AH = 51;
