@@ -166,6 +166,39 @@ export type {
   SkbEnvOptions, SkbDestructorFn, FragDestroyFn, UbufCallback, SkbCoalesceResult,
 } from './skb/index.ts';
 
+// ---- net: the backend stack
+export {
+  NETDEV_TX_OK, NETDEV_TX_BUSY, NET_RX_SUCCESS, NET_RX_DROP, NET_XMIT_SUCCESS, NET_XMIT_DROP, RX_HANDLER_CONSUMED,
+  RX_HANDLER_ANOTHER, RX_HANDLER_EXACT, RX_HANDLER_PASS, PacketType, NetDeviceBase, newNetDeviceStats, ETH_HLEN,
+  ETH_ALEN, ETH_P_ARP, ETH_P_8021Q, ETH_P_ALL, ETH_P_802_3, ETH_P_802_2, ETH_P_802_3_MIN, ETH_BROADCAST, VLAN_HLEN,
+  IPV4_HLEN, UDP_HLEN, TCP_HLEN, IPPROTO_TCP, IPPROTO_UDP, IP_CE, IP_DF, IP_MF, IP_OFFSET, TCP_FIN, TCP_SYN,
+  TCP_RST, TCP_PSH, TCP_ACK, WIRE_OK, WIRE_TRUNCATED, WIRE_MALFORMED, newEthHdr, newIpv4Hdr, newL4Hdr,
+  isMulticastEtherAddr, isValidEtherAddr, emitEth, parseEth, csumPartial, emitIpv4, parseIpv4, emitUdp, emitTcp,
+  emitUdpPartial, emitTcpPartial, csumFinishPartial, parseL4, parseL4Header, l4ChecksumOk, ipv4FragOffField,
+  ipv4SetLenFrag, readU32Be, writeU32Be, ENOBUFS, RX_RESERVE_AWARE, RX_RESERVE_NAIVE, RX_RESERVE_OFF,
+  NETDEV_MAX_BACKLOG, DEV_WEIGHT, IPFRAG_HIGH_THRESH, IPFRAG_LOW_THRESH, IPFRAG_TIME_NS, NET_SCRATCH_BYTES,
+  NetStack, NetStackStats, ProtoMem, Backlog, netStackCreate, netifReceiveSkb, deliverSkb, skbShareCheck,
+  skbPfmemallocProtocol, enqueueToBacklog, netifRx, processBacklog, doSoftirq, netdevAllocSkbRx, devAddPack,
+  devRemovePack, ethTypeTrans, skbMacOffset, skbEthHdr, inetInit, arpRcv, ipv6Rcv, ipIsLocal, ipRcv,
+  ipLocalDeliverFinish, udpRcv, tcpRcv, ipNfqueueAttach, ipDefrag, IpFragState, FragQueue, IPFRAG_MAX_FRAGS,
+  NfQueue, NF_ACCEPT, NF_DROP, NFQNL_QMAX_DEFAULT, nfqueueAttach, nfqueueDetach, nfqueueEnqueue, nfqueueVerdict,
+  Sock, SockStats, SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_DEAD, SOCK_MEMALLOC, SK_RMEM_DEFAULT, sockFlag,
+  sockCreate, sockClose, skSetMemalloc, skClearMemalloc, skGfpAtomic, skFilter, skRmemSchedule, skbOrphan,
+  sockRfree, skbSetOwnerR, sockQueueRcvSkb, sockQueueRcvSkbNoFilter, tcpQueueRcvSkb, sockRecv, sockDrain,
+  sockLookup, PacketSocket, PacketSocketStats, packetSocketOpen, packetRcv, tapRecv, packetSocketClose, NetBridge,
+  BridgeDevice, BridgePort, BridgePortStats, BridgeStats, FdbEntry, BR_STATE_DISABLED, BR_STATE_FORWARDING,
+  BR_AGEING_TIME_NS, brCreate, brAddIf, brDelIf, brFdbUpdate, brFdbFind, brHandleFrame, brForward, brFlood,
+  brPassFrameUp, brDevXmit, bridgeCapturePcap, DevQueue, NullDevice, LoopbackDevice, DEFAULT_TX_QUEUE_LEN,
+  devQueueXmit, devQueueXmitNit, devQueueDepart, devQueuePurge, wireDeliver, wireLink, DropInjector, TimeFifo,
+  RtEndpoint, RtStats, RT_FRAMING_UDP, RT_FRAMING_TCP, RT_HLEN, RT_F_DATA, RT_F_ACK, RT_MAX_HEADER, RT_HEADROOM,
+  RT_MAX_PAYLOAD, rtEndpointOpen, rtAllocSkb, rtSendSkb, rtSendAck, rtClose,
+} from './net/index.ts';
+export type {
+  NetDevice, NetDeviceStats, PacketHandler, EthHdr, Ipv4Hdr, L4Hdr, RxReserveMode, NetStackOptions,
+  NetStackCreateOptions, SockOptions, PacketSocketOptions, BridgeCaptureHook, DevQueueOptions, WireObserver,
+  WirePeer, FaultRng, RtEndpointOptions,
+} from './net/index.ts';
+
 // ---- drivers/netfront: netfront
 export {
   NetfrontInfo, NetfrontQueue, MAX_PKT_SLOTS, napiSchedule, setupNetfront, xennetDestroyQueue, xennetStartXmit,
@@ -179,3 +212,18 @@ export {
 export type {
   NetfrontOptions, NetfrontTestHooks, NetfrontQueueStats,
 } from './drivers/netfront/index.ts';
+
+// ---- drivers/netback: netback
+export {
+  MAX_PENDING_REQS, XEN_NETBACK_TX_COPY_LEN, XEN_NETBK_LEGACY_SLOTS_MAX, FATAL_SKB_SLOTS_DEFAULT,
+  INVALID_PENDING_IDX, NETBACK_INVALID_HANDLE, XENVIF_NAPI_WEIGHT, XENVIF_QUEUE_LENGTH, XENVIF_RX_QUEUE_BYTES,
+  RX_BATCH_SIZE, COPY_BATCH_SIZE, RX_DRAIN_TIMEOUT_NS, RX_STALL_TIMEOUT_NS, RX_DRAIN_TIMEOUT_NO_NOTIFY_NS,
+  XEN_NETBK_MCAST_MAX, XEN_NETIF_MAX_XDP_HEADROOM, CREDIT_MIN_BURST, NETBK_RX_EOI, NETBK_TX_EOI, NETBK_COMMON_EOI,
+  XEN_NETIF_TX_RING_SIZE, XEN_NETIF_RX_RING_SIZE, Netback, TX_STRATEGIES, BackendInfo, netbackRemove,
+  frontendChanged, setBackendState, xenbusDevFatal, EOPNOTSUPP, XenVif, XENVIF_DUMMY_MAC, xenvifSchedulable,
+  XenvifQueue, nrPendingReqs, newQueueStats, sumQueueStats, xenNetParseRate, NetbackBug, EPROTO,
+} from './drivers/netback/index.ts';
+export type {
+  NetbackOptions, TxStrategy, DeliverFn, XenbusError, NetbackQueueStats, NetbackTraceEvent, NetbackTraceHook,
+  NetbackTraceKind, Rate,
+} from './drivers/netback/index.ts';
