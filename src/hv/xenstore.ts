@@ -24,6 +24,11 @@
  * and delivered only by `processWatches()` (or by whoever `onWatchQueued` wakes), never from inside the call
  * that caused them, so delivery is deterministic. A domain only gets events for nodes it can read. The
  * queue is bounded per domain (`maxQueuedEvents`, XSA-349); events past the bound are dropped and counted.
+ * A watch registered with `onePending` keeps at most one event queued: further changes while one waits are
+ * merged into it (Linux's XSA-349 fix for backends: a `will_handle` that refuses while `nr_pending` is not 0;
+ * the callback reads the node's current value, so nothing is lost). A guest rewriting a node a backend
+ * watches then costs one queue entry, however fast it writes, and cannot crowd other watches out of the
+ * watcher's bounded queue.
  * The special paths @introduceDomain / @releaseDomain fire when the hypervisor creates or destroys a domain
  * (privileged watchers only).
  */
@@ -76,6 +81,16 @@ interface Watch {
   readonly token: string;
   readonly relative: boolean;
   readonly cb: WatchCallback;
+  /** At most one event of this watch queued at a time (see the header). */
+  readonly onePending: boolean;
+  /** Events of this watch in the queue. */
+  pending: number;
+}
+
+/** Options of XS_WATCH (pvnet's; the wire protocol has none). */
+export interface WatchOptions {
+  /** Keep at most one event of this watch queued (Linux's will_handle for backend watches, XSA-349). */
+  readonly onePending?: boolean;
 }
 
 interface WatchEvent {
@@ -118,6 +133,8 @@ export class XenStore {
   onWatchQueued: (() => void) | undefined;
   /** Watch events dropped because a domain's queue was full. */
   droppedEvents = 0;
+  /** Watch events merged into one already queued for a `onePending` watch. */
+  mergedEvents = 0;
 
   constructor(opts: XenStoreOptions = {}) {
     this.isPrivileged = opts.isPrivileged ?? ((d) => d === 0);
@@ -230,12 +247,14 @@ export class XenStore {
   // ---- watches -----------------------------------------------------------------------------------------
 
   /** XS_WATCH: register and queue the initial event. -EEXIST for a duplicate (path, token). */
-  watch(domid: number, path: string, token: string, cb: WatchCallback): number {
+  watch(domid: number, path: string, token: string, cb: WatchCallback, opts: WatchOptions = {}): number {
     const special = path.startsWith('@');
     const abs = special ? path : this.canonical(domid, path);
     if (abs === undefined) return -EINVAL;
     if (this.watches.some((w) => w.domid === domid && w.path === abs && w.token === token)) return -EEXIST;
-    const w: Watch = { domid, path: abs, token, relative: !special && !path.startsWith('/'), cb };
+    const w: Watch = {
+      domid, path: abs, token, relative: !special && !path.startsWith('/'), cb, onePending: opts.onePending === true, pending: 0,
+    };
     this.watches.push(w);
     this.enqueue(w, abs);
     return 0;
@@ -264,6 +283,7 @@ export class XenStore {
       const e = this.queue.shift()!;
       const d = e.watch.domid;
       this.queuedPerDomain.set(d, this.queuedPerDomain.get(d)! - 1);
+      e.watch.pending--;
       n++;
       e.watch.cb(e.watch.relative ? relativeTo(d, e.path) : e.path, e.watch.token);
     }
@@ -441,12 +461,17 @@ export class XenStore {
   }
 
   private enqueue(w: Watch, path: string): void {
+    if (w.onePending && w.pending > 0) {
+      this.mergedEvents++;
+      return;
+    }
     const n = this.queuedPerDomain.get(w.domid) ?? 0;
     if (n >= this.maxQueued) {
       this.droppedEvents++;
       return;
     }
     this.queuedPerDomain.set(w.domid, n + 1);
+    w.pending++;
     this.queue.push({ watch: w, path });
     if (this.queue.length === 1) this.onWatchQueued?.();
   }
@@ -456,6 +481,7 @@ export class XenStore {
       const e = this.queue[i]!;
       if (!pred(e)) continue;
       this.queue.splice(i, 1);
+      e.watch.pending--;
       this.queuedPerDomain.set(e.watch.domid, this.queuedPerDomain.get(e.watch.domid)! - 1);
     }
   }
