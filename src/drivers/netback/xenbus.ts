@@ -78,7 +78,7 @@ export class BackendInfo {
 
   /** A disconnect waiting for packets in the stack: the target state to resume towards. */
   resumeTo: XenbusState | null = null;
-  /** Frontend states seen while a disconnect was waiting, handled in order once it completes. */
+  /** The frontend state last seen while a disconnect was waiting (at most one), handled once it completes. */
   readonly deferred: XenbusState[] = [];
   /** The device is to be removed once the pending disconnect completes. */
   removeAfterDisconnect = false;
@@ -188,9 +188,11 @@ export function netbackProbe(nb: Netback, guestDomid: number, devid: number, str
     netbackRemove(be);
     return be;
   }
+  // The frontend's state is guest-writable: at most one event of this watch waits in dom0's queue, however
+  // fast the guest rewrites it (XSA-349; the callback reads the state as it is when it runs).
   xs.watch(d, `${otherend}/state`, be.stateToken, () => {
     if (!be.removed) frontendChanged(be, xenbusReadState(xs, d, otherend));
-  });
+  }, { onePending: true });
   return be;
 }
 
@@ -217,6 +219,10 @@ function backendCreateXenvif(be: BackendInfo): number {
 export function frontendChanged(be: BackendInfo, state: XenbusState): void {
   if (be.removed) return;
   if (be.resumeTo !== null) {
+    // Only the latest state is kept (XSA-349): Linux's xenbus thread, blocked in the disconnect, holds at most
+    // one pending event for this watch and reads the state when it gets to it. A frontend flapping its state
+    // while packets keep the disconnect waiting must not grow dom0's memory.
+    be.deferred.length = 0;
     be.deferred.push(state);
     return;
   }
