@@ -354,7 +354,11 @@ function xenvifRxNextChunk(pkt: RxPktState, offset: number): number {
     pkt.chunkFrame = sh.fragPage[pkt.frag]!;
     pkt.chunkOff = sh.fragOff[pkt.frag]! + pkt.fragOffset;
   }
-  let len = Math.min(fragLen, XEN_PAGE_SIZE - offset, XEN_PAGE_SIZE - pkt.chunkOff);
+  // A frontend's xdp-headroom may reach 0x7fff, past the page: Linux's unsigned arithmetic then bounds the
+  // chunk by the source alone and the hypervisor refuses the copy (GNTST_bad_copy_arg, reported in the
+  // response). A room of 0 here would copy nothing, forever: the guest-RX thread would never finish the packet.
+  const room = offset < XEN_PAGE_SIZE ? XEN_PAGE_SIZE - offset : fragLen;
+  let len = Math.min(fragLen, room, XEN_PAGE_SIZE - pkt.chunkOff);
   if (len < 0) len = 0;
   pkt.fragOffset += len;
   if (fragLen === len) xenvifRxNextFrag(pkt);
