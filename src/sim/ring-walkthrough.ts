@@ -28,6 +28,7 @@ import { newGnttabCopy, newMapGrantRef, newUnmapGrantRef, gnttabSetMapOp, gnttab
 import { auditHypervisor, snapshot } from '../hv/audit.ts';
 import { IrqDispatcher } from '../drivers/evtchn-irq.ts';
 import { Scheduler } from './scheduler.ts';
+import { InvalidArgument } from '../errors.ts';
 
 export interface WalkthroughResult {
   packets: number;
@@ -49,10 +50,13 @@ export interface WalkthroughResult {
 export function runRingWalkthrough(sizes: readonly number[] = [60, 1514, 9000]): WalkthroughResult {
   const log: string[] = [];
   const sched = new Scheduler();
-  const hv = new Hypervisor({ frames: 256, clock: sched });
+  // One guest frame for the ring and one per slot; the walkthrough does not reuse frames.
+  const totalSlots = sizes.reduce((n, size) => n + Math.max(1, Math.ceil(size / XEN_PAGE_SIZE)), 0);
+  if (totalSlots > 200) throw new InvalidArgument(`ring walkthrough: ${totalSlots} slots asked, at most 200`);
+  const hv = new Hypervisor({ frames: 64 + totalSlots, clock: sched });
   const irq = new IrqDispatcher(hv, 2_000);
   const dom0 = hv.createDomain({ domid: 0, frames: 16, name: 'dom0' });
-  const guest = hv.createDomain({ domid: 1, frames: 32, name: 'guest' });
+  const guest = hv.createDomain({ domid: 1, frames: 1 + totalSlots, name: 'guest' });
   const baseline = snapshot(hv);
   const say = (who: string, what: string) => log.push(`${String(sched.now()).padStart(7)} ns  ${who.padEnd(6)} ${what}`);
   const res: WalkthroughResult = {
@@ -142,7 +146,7 @@ export function runRingWalkthrough(sizes: readonly number[] = [60, 1514, 9000]):
   const inflight = new Map<number, Slot>();
   let nextId = 0;
   for (const size of sizes) {
-    const nslots = Math.ceil(size / XEN_PAGE_SIZE);
+    const nslots = Math.max(1, Math.ceil(size / XEN_PAGE_SIZE));
     for (let s = 0; s < nslots; s++) {
       const frame = guestFrame();
       const len = Math.min(XEN_PAGE_SIZE, size - s * XEN_PAGE_SIZE);

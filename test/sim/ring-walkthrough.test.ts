@@ -23,4 +23,11 @@ test('walkthrough: the same inputs give the same trace (deterministic scheduler)
   assert.equal(runRingWalkthrough().log, runRingWalkthrough().log);
 });
 
+test('walkthrough: many multi-page packets (50 x 3 pages) fit the guest: frames are sized to the slots', () => {
+  const r = runRingWalkthrough(Array.from({ length: 50 }, () => 3 * 4096));
+  assert.is(r.slots, 150);
+  assert.is(r.grantsEnded, 150);
+  assert.equal(r.auditFindings, []);
+});
+
 test.run();
