@@ -2,8 +2,18 @@
  * `pvnet scenarios` and `pvnet run NAME [--mode M] [--seed N] [--json] [--trace FILE] [--set knob=N ...]`.
  */
 import { writeFileSync } from 'node:fs';
+import { PcapWriter } from '../report/pcap.ts';
 import { allScenarios, scenarioByName, type TraceEvent } from '../sim/scenarios/index.ts';
 import { intFlag, parseCommandArgs, UsageError, type Command } from './common.ts';
+
+/** Write a result file, turning an unwritable path into a one-line usage error. */
+function writeOut(flag: string, path: string, data: string | Uint8Array): void {
+  try {
+    writeFileSync(path, data);
+  } catch (e) {
+    throw new UsageError(`cannot write ${flag} file '${path}': ${(e as Error).message}`);
+  }
+}
 
 export const scenariosCommand: Command = {
   name: 'scenarios',
@@ -30,7 +40,7 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'run a scenario (deterministic; exit 1 if an invariant failed)',
   usage: [
-    'usage: pvnet run NAME [--mode MODE] [--seed N] [--json] [--trace FILE] [--set KNOB=N ...]',
+    'usage: pvnet run NAME [--mode MODE] [--seed N] [--json] [--trace FILE] [--pcap FILE] [--set KNOB=N ...]',
     '',
     'Runs scenario NAME on the deterministic scheduler and prints its counters and invariant checks.',
     "See 'pvnet scenarios' for names and modes.",
@@ -40,6 +50,7 @@ export const runCommand: Command = {
     '  --seed N        PRNG seed (default 1)',
     '  --json          print the result as JSON',
     '  --trace FILE    write the lifecycle trace as JSON lines',
+    '  --pcap FILE     write every frame crossing a vif or the bridge as a pcap (Ethernet, virtual time)',
     '  --set KNOB=N    set a scenario knob (repeatable)',
     '  -h, --help',
   ].join('\n'),
@@ -49,6 +60,7 @@ export const runCommand: Command = {
       seed: { type: 'string' },
       json: { type: 'boolean' },
       trace: { type: 'string' },
+      pcap: { type: 'string' },
       set: { type: 'string', multiple: true },
     }, 1);
     if (values.help) {
@@ -70,14 +82,16 @@ export const runCommand: Command = {
       knobs[m[1]!] = Number(m[2]);
     }
     const events: TraceEvent[] = [];
-    const result = s.run({ mode, seed, knobs, ...(values.trace !== undefined ? { trace: (e: TraceEvent) => events.push(e) } : {}) });
+    const pcap = values.pcap !== undefined ? new PcapWriter() : undefined;
+    const result = s.run({
+      mode, seed, knobs,
+      ...(values.trace !== undefined ? { trace: (e: TraceEvent) => events.push({ ...e }) } : {}),
+      ...(pcap !== undefined ? { pcap: (t: number, f: Uint8Array, off: number, len: number) => pcap.record(t, f, off, len) } : {}),
+    });
     if (values.trace !== undefined) {
-      try {
-        writeFileSync(values.trace, events.map((e) => JSON.stringify(e)).join('\n') + (events.length ? '\n' : ''));
-      } catch (e) {
-        throw new UsageError(`cannot write --trace file '${values.trace}': ${(e as Error).message}`);
-      }
+      writeOut('--trace', values.trace, events.map((e) => JSON.stringify(e)).join('\n') + (events.length ? '\n' : ''));
     }
+    if (pcap !== undefined && values.pcap !== undefined) writeOut('--pcap', values.pcap, pcap.toBytes());
     if (values.json) {
       io.out(JSON.stringify(result, null, 2));
     } else {
