@@ -25,6 +25,7 @@ import { FATAL_SKB_SLOTS_DEFAULT, MAX_QUEUES_DEFAULT, XEN_NETBK_LEGACY_SLOTS_MAX
 import { newTraceEvent, type NetbackTraceEvent, type NetbackTraceHook, type NetbackTraceKind } from './stats.ts';
 import type { XenvifQueue } from './queue.ts';
 import { netbackProbe, type BackendInfo } from './xenbus.ts';
+import { NO_FAULTS, type NetbackFaults } from './faults.ts';
 
 /**
  * How the TX path turns guest slots into an sk_buff (DESIGN.md principle 4):
@@ -75,6 +76,8 @@ export interface NetbackOptions {
   readonly hotplugScript?: boolean;
   /** provides_xdp_headroom (feature-xdp-headroom, default true). */
   readonly providesXdpHeadroom?: boolean;
+  /** Deliberately wrong variants for the tests that must catch them (faults.ts); default none. */
+  readonly faults?: NetbackFaults;
 }
 
 export class Netback {
@@ -96,6 +99,7 @@ export class Netback {
   readonly rxThreadDelayNs: number;
   readonly hotplugScript: boolean;
   readonly providesXdpHeadroom: boolean;
+  readonly faults: NetbackFaults;
   /** Probed backends, by backend directory. */
   readonly backends = new Map<string, BackendInfo>();
 
@@ -131,6 +135,7 @@ export class Netback {
     this.rxThreadDelayNs = opts.rxThreadDelayNs ?? 0;
     this.hotplugScript = opts.hotplugScript ?? true;
     this.providesXdpHeadroom = opts.providesXdpHeadroom ?? true;
+    this.faults = opts.faults ?? NO_FAULTS;
     const n = opts.hv.mem.nrFrames;
     this.foreignDomid = new Int32Array(n);
     this.foreignGref = new Uint32Array(n);

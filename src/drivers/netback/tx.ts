@@ -53,6 +53,7 @@ import {
   XEN_NETBK_LEGACY_SLOTS_MAX, XEN_NETBK_MCAST_MAX,
 } from './constants.ts';
 import { txCreditExceeded } from './credit.ts';
+import { xenvifDoubleFetchForTest } from './faults.ts';
 import { pendingAddr } from './dealloc.ts';
 import { xenvifFatalTxErr } from './interface.ts';
 import {
@@ -238,6 +239,7 @@ export function xenvifTxBuildGops(q: XenvifQueue, budget: number): void {
     let workToDo = ringNrUnconsumedRequests(tx);
     if (workToDo === 0) break;
     let idx = tx.reqCons;
+    const firstIdx = idx;
     const txreq = q.txreq;
     if (q.heldTxreqIdx !== idx) ringCopyRequest(tx, idx, txreq);
     q.heldTxreqIdx = -1;
@@ -288,6 +290,8 @@ export function xenvifTxBuildGops(q: XenvifQueue, budget: number): void {
       xenvifFatalTxErr(q, `Cross page boundary, txreq.offset: ${txreq.offset}, size: ${txreq.size}`);
       break;
     }
+    // Test-only double-fetching variant (faults.ts); never set outside the tests that must catch it.
+    if (q.vif.nb.faults.doubleFetchFirstSlot === true) xenvifDoubleFetchForTest(q, firstIdx, txreq, ret);
     // XSA-432: with the maximum slot count the whole first slot is copied, so it never needs a frag.
     if (dataLen > 0 && ret >= XEN_NETBK_LEGACY_SLOTS_MAX - 1 && dataLen < txreq.size) dataLen = txreq.size;
 
