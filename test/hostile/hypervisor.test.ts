@@ -186,7 +186,7 @@ test('§4.5 rule 6: copies crossing the page give bad_copy_arg (−10), outside 
     for (let i = 0; i < n; i++) statusesSeen.push(ops[i]!.status);
     return rc;
   };
-  for (const [size, offset] of [[4096, 0], [100, 3996], [14, 4082], [3000, 1096]]) {
+  for (const [size, offset] of [[4096, 0], [100, 3996], [14, 4082], [3000, 1096]] as const) {
     g.sendPacket(frame(size, size & 0xff), { layout: [{ size, offset }] });
   }
   run(w);
