@@ -262,6 +262,8 @@ export class World {
   private readonly unprobe: (() => void)[] = [];
   private nextTag = 1;
   private tornDown = false;
+  /** Virtual time when teardown began (the run's end), -1 before. */
+  private endNs = -1;
 
   constructor(opts: WorldOptions = {}) {
     const n = opts.guests ?? 2;
@@ -624,6 +626,7 @@ export class World {
 
   // ---- results and teardown -------------------------------------------------------------------------------
 
+  /** The common counters; after teardown, `virtualNs` is the time the run ended (teardown excluded). */
   counters(): WorldCounters {
     const l = this.life;
     let packets = 0;
@@ -635,7 +638,7 @@ export class World {
     return {
       packets, bytes, responses: l.responses, earlyUnmaps: l.earlyUnmaps, responsesBeforeUnmap: l.responsesBeforeUnmap,
       grantMaps: l.maps, grantUnmaps: l.unmaps, grantCopies: l.copies, maxGrantsMapped: l.maxMapped,
-      modelledNs: Math.round(this.hv.totalModelledNs()), virtualNs: this.sched.now(),
+      modelledNs: Math.round(this.hv.totalModelledNs()), virtualNs: this.endNs >= 0 ? this.endNs : this.sched.now(),
     };
   }
 
@@ -653,6 +656,7 @@ export class World {
   teardown(): TeardownReport {
     if (this.tornDown) throw new InvalidArgument('world: teardown twice');
     this.tornDown = true;
+    this.endNs = this.sched.now();
     for (const fn of this.cleanups.splice(0).reverse()) fn();
     this.runUntilIdle(10_000_000_000);
     let closed = 0;
