@@ -2,11 +2,14 @@
  * World: the standard machine every lifecycle scenario, showcase and benchmark runs on.
  *
  * ```
- *                        Scheduler (virtual time) ── Hypervisor ── IrqDispatcher
- *   guest 1 (domid 1)            dom0 (domid 0)                                    host (optional)
- *   NetfrontInfo ═ rings ═▶ Netback vif1 ─┐                                       NetStack
- *   (SkbEnv, probes)        (strategy)    ├─ br0 (NetBridge) ─ NetStack ── eth-h ══ wire ══ nic
- *   guest 2 ...      ═ rings ═▶ vif2 ─────┘     taps, sockets, routes       (DevQueue)   (DevQueue)
+ *   one Scheduler (virtual time, seeded Prng) ── Hypervisor ── IrqDispatcher
+ *
+ *   guest 1 (domid 1)                 dom0 (domid 0)                               host j (optional)
+ *   NetfrontInfo ══ rings, grants ══▶ Netback vif1 ─┐
+ *   guest 2 ...  ══ rings, grants ══▶         vif2 ─┴─ br0 ── NetStack
+ *                                                        (taps, sockets, forward hook)
+ *                                                             └─ eth<j> (DevQueue) ══ wire ══ eth0 (DevQueue)
+ *                                                                                          └─ NetStack
  * ```
  *
  * `new World(opts)` builds it and runs the xenbus handshake to Connected for every guest: a Hypervisor on a
@@ -57,17 +60,17 @@ import { FlatPageAllocator } from '../mm/page-allocator.ts';
 import { ExecContext } from '../mm/task.ts';
 import {
   brAddIf, brCreate, devQueuePurge, doSoftirq, netifReceiveSkb, netStackCreate, skbMacOffset, wireLink, DevQueue,
-  NETDEV_TX_BUSY, type NetBridge, type NetDevice, type NetStack, type WireObserver,
+  ETH_HLEN, IPV4_HLEN, NETDEV_TX_BUSY, type NetBridge, type NetDevice, type NetStack, type WireObserver,
 } from '../net/index.ts';
 import {
   SkbAudit, SkbEnv, allocSkb, kfreeSkb, skbCopyBits, skbFillPageDesc, skbPutData, skbReserve, skbToBytes,
-  CHECKSUM_PARTIAL, SKB_GSO_TCPV4, SKB_GSO_TCPV6, type SkBuff,
+  CHECKSUM_PARTIAL, SKB_GSO_TCPV4, type SkBuff,
 } from '../skb/index.ts';
 import { Prng } from './prng.ts';
 import { Scheduler } from './scheduler.ts';
 import type { TraceEvent } from './scenarios/registry.ts';
 import { LifecycleTracer, TxPacket } from './world/lifecycle.ts';
-import { buildFrame, headerLen, type FrameSpec } from './world/frames.ts';
+import { buildFrame, headerLen, parseFrameSpec, type FrameSpec } from './world/frames.ts';
 
 export { LifecycleTracer, TxPacket, TxSlot, checkTrace } from './world/lifecycle.ts';
 export type { TraceCheck } from './world/lifecycle.ts';
@@ -136,8 +139,9 @@ export interface SendOptions {
   readonly fragOff?: number;
   /** Use these guest frames for the frags, in order (app buffers: the skb takes a page reference on each). */
   readonly pages?: readonly number[];
-  /** GSO: segment size and type (CHECKSUM_PARTIAL is set, the L4 checksum must be the pseudo sum). */
-  readonly gso?: { readonly size: number; readonly type?: 'tcpv4' | 'tcpv6' };
+  /** GSO (TCPv4, the frames here are IPv4): gso_size; CHECKSUM_PARTIAL is set, so the frame's TCP checksum
+   *  must be the pseudo-header sum (`partial: true` in `frame()`). */
+  readonly gso?: { readonly size: number };
   /** TX queue (default: netfront's choice). */
   readonly queue?: number;
   /** The packet's tag for the lifecycle records (default: the world's running count). */
@@ -163,6 +167,8 @@ export class WorldGuest {
   rxBytes = 0;
   /** Called with each received frame's bytes (valid during the call) before it is kept. */
   onReceive: ((frame: Uint8Array, skb: SkBuff) => void) | null = null;
+  /** Read-only TX grant refs per frame, as the probes saw them made (the lent-page guard checks them). */
+  readonly txGrants = new Map<number, Set<number>>();
   /** TX packets posted, dropped by netfront (nothing posted), refused (TX_BUSY). */
   txPackets = 0;
   txBytes = 0;
@@ -195,7 +201,7 @@ export class WorldHost {
   readonly name: string;
   readonly index: number;
   readonly dom: Domain;
-  readonly ctx = new ExecContext();
+  /** The host's stack (its own SkbEnv and ExecContext). */
   readonly stack: NetStack;
   readonly audit: SkbAudit;
   /** The host's NIC, and dom0's NIC toward it. */
@@ -377,9 +383,9 @@ export class World {
   // ---- the guest probes -----------------------------------------------------------------------------------
 
   /**
-   * Wrap netfront's two grant calls on this guest's grant driver instance: a read-only grant to the backend is
-   * a TX grant (`granted`), its end-access (`ended`, ok or not). The deferred form (used at disconnect) ends
-   * the record too when it succeeds at once.
+   * Wrap netfront's grant calls on this guest's grant driver instance: a read-only grant to the backend is a
+   * TX grant (`granted`, and the lent-page guard's list), its checked end-access (`ended`, ok or not); the
+   * deferred form (used at disconnect) is `ended` when it succeeds at once, `end-deferred` otherwise.
    */
   private probeGuest(g: WorldGuest): void {
     const gt = g.dom.gnttab;
@@ -394,6 +400,7 @@ export class World {
       grantRef.call(gt, ref, domid, frame, readonly);
       if (readonly && domid === backend) {
         txRefs.add(ref);
+        (g.txGrants.get(frame) ?? g.txGrants.set(frame, new Set()).get(frame)!).add(ref);
         life.granted(g.domid, ref, frame);
       }
     };
@@ -445,10 +452,21 @@ export class World {
 
   // ---- guest memory and sending ----------------------------------------------------------------------------
 
-  /** Why `frame` of guest `g` may not be written now (lent to the backend), or null. */
+  /**
+   * Why `frame` of guest `g` may not be written now, or null: another domain maps it (the hypervisor's count),
+   * or a TX grant of it is still live in the guest's grant table (the probes say which refs to look at; an
+   * entry ended meanwhile, by netfront or by the deferred end-access timer, is dropped here).
+   */
   lentReason(g: WorldGuest, frame: number): string | null {
     if (this.hv.mem.foreignMappingsOf(frame) > 0) return 'the backend still maps it';
-    if ((this.life.lentFrames.get(`${g.domid}:${frame}`) ?? 0) > 0) return 'a TX grant of it is not ended yet';
+    const refs = g.txGrants.get(frame);
+    if (refs === undefined) return null;
+    const table = g.dom.grantTable;
+    for (const ref of refs) {
+      if ((table.flagsOf(ref) & GTF_type_mask) === GTF_invalid || table.frameOf(ref) !== frame) refs.delete(ref);
+    }
+    if (refs.size > 0) return 'a TX grant of it is not ended yet';
+    g.txGrants.delete(frame);
     return null;
   }
 
@@ -458,14 +476,18 @@ export class World {
    * a guest without the check, which trusts the backend's response (the NFS retransmit scenario's client).
    */
   guestWrite(g: WorldGuest, frame: number, off: number, src: Uint8Array, srcOff = 0, len = src.length - srcOff, force = false): boolean {
+    const ok = this.guard(g, frame, force);
+    if (ok || force) this.hv.mem.write(g.domid, frame, off, src, srcOff, len);
+    return ok;
+  }
+
+  /** The guard itself: true if `frame` may be written; else a PageFault is recorded (and traced). */
+  private guard(g: WorldGuest, frame: number, forced = false): boolean {
     const why = this.lentReason(g, frame);
-    if (why !== null) {
-      this.faults.push(new PageFault(g.domid, frame, true, why));
-      this.life.record('fault', { page: `${g.domid}:${frame}`, why, forced: force });
-      if (!force) return false;
-    }
-    this.hv.mem.write(g.domid, frame, off, src, srcOff, len);
-    return why === null;
+    if (why === null) return true;
+    this.faults.push(new PageFault(g.domid, frame, true, why));
+    this.life.record('fault', { page: `${g.domid}:${frame}`, why, forced });
+    return false;
   }
 
   /** A page of guest `g`'s memory for the scenario's own buffers (refcount 1; `guestPutPage` frees it). */
@@ -538,9 +560,9 @@ export class World {
     if (skb === null) throw new InvalidArgument(`dom${g.domid}: no memory for an skb`);
     skbReserve(skb, 64);
     const sh = skb.shinfo;
+    // The head's frames come from the guest's allocator: one still lent would be a page freed too early.
     for (let i = 0; i < sh.nrHeadFrames; i++) {
-      if (this.lentReason(g, sh.headFrames[i]!) !== null) {
-        this.guestWrite(g, sh.headFrames[i]!, 0, frame, 0, 0);
+      if (!this.guard(g, sh.headFrames[i]!)) {
         kfreeSkb(skb);
         return null;
       }
@@ -565,14 +587,13 @@ export class World {
       pageOff = 0;
     }
     skb.macHeader = skb.data;
-    skb.networkHeader = skb.data + 14;
+    skb.networkHeader = skb.data + ETH_HLEN;
     skb.protocol = (frame[12]! << 8) | frame[13]!;
     if (opts.gso !== undefined) {
-      const hlen = headerLen('tcp');
       sh.gsoSize = opts.gso.size;
-      sh.gsoType = opts.gso.type === 'tcpv6' ? SKB_GSO_TCPV6 : SKB_GSO_TCPV4;
-      sh.gsoSegs = Math.ceil((len - hlen) / opts.gso.size);
-      skb.transportHeader = skb.data + hlen - 20;
+      sh.gsoType = SKB_GSO_TCPV4;
+      sh.gsoSegs = Math.ceil((len - headerLen('tcp')) / opts.gso.size);
+      skb.transportHeader = skb.networkHeader + IPV4_HLEN;
       skb.ipSummed = CHECKSUM_PARTIAL;
       skb.csumStart = skb.transportHeader;
       skb.csumOffset = 16;
@@ -682,6 +703,15 @@ export class World {
     return { findings, closed };
   }
 }
+
+/** The tag of the world frame `skb` carries (read from its headers, see world/frames.ts), or -1. */
+export function skbTag(skb: SkBuff): number {
+  const off = skbMacOffset(skb);
+  const len = Math.min(tagScratch.length, skb.len - off);
+  if (len <= 0 || skbCopyBits(skb, off, tagScratch, 0, len) !== 0) return -1;
+  return parseFrameSpec(tagScratch, len)?.tag ?? -1;
+}
+const tagScratch = new Uint8Array(64);
 
 /** The bytes of the frame `skb` carries, from its mac header (a copy). */
 export function frameBytes(skb: SkBuff): Uint8Array {

@@ -155,3 +155,10 @@ export function payloadMismatches(got: Uint8Array, off: number, len: number, tag
   for (let i = 0; i < len; i++) if (got[off + i] !== payloadByte(tag, at + i)) bad++;
   return bad;
 }
+
+/** Two byte strings are equal. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

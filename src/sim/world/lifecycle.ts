@@ -124,8 +124,6 @@ export class LifecycleTracer {
   maxMapped = 0;
   deliveries = 0;
   rxCopied = 0;
-  /** Live TX grants per guest frame (granted read-only, end-access not yet done). */
-  readonly lentFrames = new Map<string, number>();
 
   private readonly env: LifecycleEnv;
   private readonly emit: ((e: TraceEvent) => void) | null;
@@ -164,7 +162,6 @@ export class LifecycleTracer {
 
   granted(domid: number, ref: number, frame: number): void {
     const page = `${domid}:${frame}`;
-    this.lentFrames.set(page, (this.lentFrames.get(page) ?? 0) + 1);
     if (this.emit !== null) this.emit({ t: this.env.now(), kind: 'granted', page, domid, ref });
   }
 
@@ -189,12 +186,8 @@ export class LifecycleTracer {
   ended(domid: number, ref: number, ok: boolean, frame: number): void {
     const t = this.env.now();
     const page = `${domid}:${frame}`;
-    if (ok) {
-      this.grantsEnded++;
-      const n = (this.lentFrames.get(page) ?? 1) - 1;
-      if (n <= 0) this.lentFrames.delete(page);
-      else this.lentFrames.set(page, n);
-    } else this.endFailures++;
+    if (ok) this.grantsEnded++;
+    else this.endFailures++;
     const s = this.byRef.get(refKey(domid, ref));
     if (this.emit !== null) this.emit({ t, kind: 'ended', page, domid, ref, ok, id: s?.id ?? -1 });
     if (s === undefined) return;
