@@ -25,11 +25,11 @@
 
 import { GTF_reading } from '../../abi/grant_table.ts';
 import { ETH_BROADCAST, packetSocketClose, packetSocketOpen, tapRecv } from '../../net/index.ts';
-import { consumeSkb, skbPeekTail, type SkBuff } from '../../skb/index.ts';
+import { consumeSkb, skbPeekTail } from '../../skb/index.ts';
 import { Prng } from '../prng.ts';
-import { frameBytes, type WorldGuest } from '../world.ts';
+import { skbTag, type WorldGuest } from '../world.ts';
 import { lifecycleChecks, scenarioWorld, worldCounters } from '../world/scenario-kit.ts';
-import { frameTag, headerLen, MAX_FRAME } from '../world/frames.ts';
+import { MAX_FRAME, parseFrameSpec } from '../world/frames.ts';
 import type { TxPacket } from '../world/lifecycle.ts';
 import { check, scenarioResult, type Scenario } from './registry.ts';
 
@@ -66,10 +66,6 @@ export const cloneStormScenario: Scenario = {
     let mappedAnsweredBeforeRelease = 0;
     let packetsAnsweredBeforeRelease = 0;
     let maxHeld = 0;
-    const tagOf = (skb: SkBuff) => {
-      const b = frameBytes(skb);
-      return frameTag(b, b.length, headerLen(b[23] === 6 ? 'tcp' : 'udp'));
-    };
 
     // The slow reader: each clone is read `hold` after it arrived, oldest first. At every read, each mapped
     // slot of its packet that is still unanswered must still be pinned (GTF_reading); after the last clone
@@ -78,7 +74,7 @@ export const cloneStormScenario: Scenario = {
     const release = () => {
       const skb = tapRecv(slow);
       if (skb === null) return;
-      const tag = tagOf(skb);
+      const tag = skbTag(skb);
       const p = byTag.get(tag);
       if (p !== undefined) {
         if (!releasedAt.has(tag) && heldClones.get(tag) === heldClones.get(-tag)) {
@@ -107,7 +103,7 @@ export const cloneStormScenario: Scenario = {
       maxHeld = Math.max(maxHeld, slow.queued);
       let skb = skbPeekTail(slow.sk.receiveQueue);
       for (let k = slow.stats.queued - queuedSeen; k > 0 && skb !== null; k--, skb = skb.prev) {
-        const tag = tagOf(skb);
+        const tag = skbTag(skb);
         heldClones.set(tag, (heldClones.get(tag) ?? 0) + 1);
         heldClones.set(-tag, (heldClones.get(-tag) ?? 0) + 1);
         w.sched.setTimer(holdNs, release);
@@ -117,6 +113,11 @@ export const cloneStormScenario: Scenario = {
 
     // The storm: one packet every `gap`, from a seeded guest to a seeded destination.
     const guests = w.guests;
+    const got = guests.map(() => new Set<number>());
+    for (const g of guests) {
+      g.keepReceived = false;
+      g.onReceive = (f) => got[g.index]!.add(parseFrameSpec(f, f.length)?.tag ?? -1);
+    }
     let sent = 0;
     const wanted = new Map<number, number[]>();
     const sendOne = () => {
@@ -142,7 +143,6 @@ export const cloneStormScenario: Scenario = {
     // Who got what: every packet reaches its unicast destination, or both other guests when flooded.
     let received = 0;
     let missing = 0;
-    const got = guests.map((g) => new Set(g.received.map((f) => frameTag(f, f.length, headerLen(f[23] === 6 ? 'tcp' : 'udp')))));
     for (const [tag, p] of byTag) {
       const dests = wanted.get(tag) ?? [];
       for (const d of dests) if (!got[d - 1]!.has(tag)) missing++;

@@ -23,7 +23,7 @@
  * rest of their packet (per-slot destructors let a slot go as soon as its last reference does).
  */
 
-import { devQueueXmit, RX_HANDLER_CONSUMED, ETH_HLEN, IPV4_HLEN, TCP_HLEN, UDP_HLEN } from '../../net/index.ts';
+import { devQueueXmit, readU32Be, RX_HANDLER_CONSUMED, ETH_HLEN, IPV4_HLEN, TCP_HLEN, UDP_HLEN } from '../../net/index.ts';
 import {
   allocSkb, kfreeSkb, pskbMayPull, pskbPull, skbCopyBits, skbHeadlen, skbPush, skbSegment, skbSplit, skbStoreBits,
   NETIF_F_HW_CSUM, NETIF_F_SG, type SkBuff,
@@ -31,7 +31,9 @@ import {
 import { Prng } from '../prng.ts';
 import type { World } from '../world.ts';
 import { lifecycleChecks, scenarioWorld, worldCounters } from '../world/scenario-kit.ts';
-import { headerLen, MAX_FRAME, parseFrameSpec, payloadByte, writeHeaders, type HeaderSpec } from '../world/frames.ts';
+import {
+  headerLen, MAX_FRAME, parseFrameSpec, payloadByte, payloadMismatches, writeHeaders, type HeaderSpec,
+} from '../world/frames.ts';
 import { check, scenarioResult, type Scenario } from './registry.ts';
 
 export const pullAndSplitScenario: Scenario = {
@@ -58,6 +60,22 @@ export const pullAndSplitScenario: Scenario = {
     const later = (fn: () => void) => w.sched.setTimer(prng.int(0, holdNs), fn);
     const send = (skb: SkBuff) => later(() => devQueueXmit(stack, out, skb));
     let sinkHeld = 0;
+    // What arrives at guest 2: each frame's payload checked against its tag, at its offset in the packet.
+    let payloadOk = 0;
+    let payloadBad = 0;
+    b.keepReceived = false;
+    b.onReceive = (f) => {
+      const spec = parseFrameSpec(f, f.length);
+      if (spec === null) {
+        payloadBad += f.length;
+        return;
+      }
+      const h = headerLen(spec.proto);
+      const at = spec.proto === 'tcp' ? readU32Be(f, ETH_HLEN + IPV4_HLEN + 4) & 0xffff : 0;
+      const bad = payloadMismatches(f, h, f.length - h, spec.tag, at);
+      payloadBad += bad;
+      payloadOk += f.length - h - bad;
+    };
 
     // The forwarding hook. `skb` arrives with data at the IPv4 header, its Ethernet header in front.
     a.vif.rxHandler = (skb) => {
@@ -157,22 +175,6 @@ export const pullAndSplitScenario: Scenario = {
     }
     w.runUntilIdle();
 
-    // What arrived: each frame's payload checked against its tag at its offset.
-    let payloadOk = 0;
-    let payloadBad = 0;
-    for (const f of b.received) {
-      const spec = parseFrameSpec(f, f.length);
-      if (spec === null) {
-        payloadBad += f.length;
-        continue;
-      }
-      const h = headerLen(spec.proto);
-      const at = spec.proto === 'tcp' ? new DataView(f.buffer, f.byteOffset).getUint32(ETH_HLEN + IPV4_HLEN + 4) & 0xffff : 0;
-      for (let k = h; k < f.length; k++) {
-        if (f[k] === payloadByte(spec.tag, at + k - h)) payloadOk++;
-        else payloadBad++;
-      }
-    }
     payloadOk += st.sinkBytes - st.sinkBad;
     payloadBad += st.sinkBad;
     const early = earlySlots(w);
