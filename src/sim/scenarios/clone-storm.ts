@@ -169,6 +169,11 @@ export const cloneStormScenario: Scenario = {
       checks.push(check('every response before the tap releases (the grant is not held by clones)',
         packetsAnsweredBeforeRelease === n && slotChecks === 0, `${packetsAnsweredBeforeRelease} of ${n} answered first, ${slotChecks} slot(s) still lent`));
     }
+    if (mode === 'copy') {
+      // Copy answers at once: each slot in the same instant as its grant copy, before the stack sees the packet.
+      const late = w.life.slots.filter((s) => s.mapped || s.answeredAt !== s.copiedAt).length;
+      checks.push(check('copy answers every slot at once, right after its grant copy', late === 0, `${late} slot(s) answered later`));
+    }
     checks.push(...lifecycleChecks(w, report, mode));
     return scenarioResult(this, opts, {
       ...worldCounters(w, report), ...tapStats, maxTapHeld: maxHeld, slotChecks, pinnedWhileHeld,
