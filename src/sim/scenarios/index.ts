@@ -8,6 +8,7 @@ import { cloneStormScenario } from './clone-storm.ts';
 import { pullAndSplitScenario } from './pull-and-split.ts';
 import { nfsRetransmitScenario } from './nfs-retransmit.ts';
 import { guestReuseScenario } from './guest-reuse.ts';
+import { swapOverNetworkScenario } from '../swap/scenario.ts';
 
 registerScenario(ringWalkthroughScenario);
 registerScenario(txBasicScenario);
@@ -15,6 +16,7 @@ registerScenario(cloneStormScenario);
 registerScenario(pullAndSplitScenario);
 registerScenario(nfsRetransmitScenario);
 registerScenario(guestReuseScenario);
+registerScenario(swapOverNetworkScenario);
 
 export { allScenarios, scenarioByName, registerScenario, scenarioResult, check } from './registry.ts';
 export type { Scenario, ScenarioOptions, ScenarioResult, InvariantCheck, TraceEvent } from './registry.ts';
