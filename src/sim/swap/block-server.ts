@@ -11,12 +11,13 @@
  * (`emitDue`). Dies with the run.
  */
 
-import { emitEth, emitIpv4, emitUdp, ETH_HLEN, ETH_P_IP, IPPROTO_UDP, IPV4_HLEN, newEthHdr, newIpv4Hdr, newL4Hdr, readU32Be, UDP_HLEN, writeU32Be } from '../../net/wire.ts';
-import { CLIENT_IP, CLIENT_MAC, CLIENT_PORT, RPC_OP, RPC_OP_WRITE, RPC_SLOT, RPC_STATUS, RPC_XID, SERVER_IP, SERVER_MAC, SERVER_PORT } from './hosts.ts';
+import { ETH_P_IP, IPPROTO_UDP, readU32Be, writeU32Be } from '../../net/wire.ts';
+import { SERVER_TO_CLIENT, UDP_HDRS, UdpHeaderWriter } from './frames.ts';
+import { RPC_OP, RPC_OP_WRITE, RPC_SLOT, RPC_STATUS, RPC_XID, SERVER_PORT } from './hosts.ts';
 
 /** Replies the server may have pending; beyond it a request is dropped (never reached by the scenario). */
 export const SERVER_QUEUE_MAX = 4096;
-const RPC_OFF = ETH_HLEN + IPV4_HLEN + UDP_HLEN;
+const RPC_OFF = UDP_HDRS;
 
 export class BlockServerStats {
   requests = 0;
@@ -43,9 +44,7 @@ export class BlockServer {
   /** Highest xid answered so far, to tell retransmissions (xids only grow). */
   private maxXid = -1;
   private readonly frame: Uint8Array;
-  private readonly eth = newEthHdr();
-  private readonly ip = newIpv4Hdr();
-  private readonly l4 = newL4Hdr();
+  private readonly writer = new UdpHeaderWriter();
 
   constructor(latency: number, replyBytes: number) {
     this.latency = latency;
@@ -112,23 +111,7 @@ export class BlockServer {
     writeU32Be(b, RPC_OFF + RPC_OP, op);
     writeU32Be(b, RPC_OFF + RPC_SLOT, slot);
     writeU32Be(b, RPC_OFF + RPC_STATUS, 0);
-    const eth = this.eth;
-    eth.dst = CLIENT_MAC;
-    eth.src = SERVER_MAC;
-    eth.proto = ETH_P_IP;
-    emitEth(b, 0, eth);
-    const ip = this.ip;
-    ip.totLen = IPV4_HLEN + UDP_HLEN + payload;
-    ip.id = (ip.id + 1) & 0xffff;
-    ip.ttl = 64;
-    ip.protocol = IPPROTO_UDP;
-    ip.saddr = SERVER_IP;
-    ip.daddr = CLIENT_IP;
-    const l4 = this.l4;
-    l4.sport = SERVER_PORT;
-    l4.dport = CLIENT_PORT;
-    emitUdp(b, ETH_HLEN + IPV4_HLEN, ip, l4, payload);
-    emitIpv4(b, ETH_HLEN, ip);
+    this.writer.write(b, SERVER_TO_CLIENT, payload, true);
     return RPC_OFF + payload;
   }
 }

@@ -10,13 +10,13 @@
  * scenario's step loop. Dies with the run.
  */
 
-import { emitEth, emitIpv4, ETH_HLEN, ETH_P_IP, IPPROTO_UDP, IPV4_HLEN, newEthHdr, newIpv4Hdr, UDP_HLEN } from '../../net/wire.ts';
 import type { Prng } from '../prng.ts';
-import { CLIENT_IP, CLIENT_MAC, ETH_P_EXPERIMENTAL, FLOOD_PORT, FLOOD_SPORT, FLOODER_IP, FLOODER_MAC } from './hosts.ts';
+import { FLOODER_TO_CLIENT, UDP_HDRS, UdpHeaderWriter } from './frames.ts';
+import { ETH_P_EXPERIMENTAL } from './hosts.ts';
 import type { SwapNic } from './nic.ts';
 
 /** Header bytes of a flood frame the NIC copies (Ethernet + IPv4 + UDP). */
-export const FLOOD_HDR = ETH_HLEN + IPV4_HLEN + UDP_HLEN;
+export const FLOOD_HDR = UDP_HDRS;
 
 export class FloodStats {
   /** Frames that reached the NIC. */
@@ -43,23 +43,10 @@ export class FloodSource {
     this.frameBytes = frameBytes;
     this.start = start;
     this.nonIpEvery = nonIpEvery;
-    const eth = newEthHdr();
-    eth.dst = CLIENT_MAC;
-    eth.src = FLOODER_MAC;
-    eth.proto = ETH_P_IP;
-    emitEth(this.ipFrame, 0, eth);
-    const ip = newIpv4Hdr();
-    ip.totLen = frameBytes - ETH_HLEN;
-    ip.ttl = 64;
-    ip.protocol = IPPROTO_UDP;
-    ip.saddr = FLOODER_IP;
-    ip.daddr = CLIENT_IP;
-    emitIpv4(this.ipFrame, ETH_HLEN, ip);
-    const u = ETH_HLEN + IPV4_HLEN;
-    const udpLen = frameBytes - u;
-    this.ipFrame.set([FLOOD_SPORT >> 8, FLOOD_SPORT & 0xff, FLOOD_PORT >> 8, FLOOD_PORT & 0xff, udpLen >> 8, udpLen & 0xff, 0, 0], u);
-    eth.proto = ETH_P_EXPERIMENTAL;
-    emitEth(this.otherFrame, 0, eth);
+    new UdpHeaderWriter().write(this.ipFrame, FLOODER_TO_CLIENT, frameBytes - FLOOD_HDR);
+    this.otherFrame.set(this.ipFrame);
+    this.otherFrame[12] = ETH_P_EXPERIMENTAL >> 8;
+    this.otherFrame[13] = ETH_P_EXPERIMENTAL & 0xff;
   }
 
   /** Step `t`: the frames of this step arrive at `nic`. Returns how many the NIC took. */

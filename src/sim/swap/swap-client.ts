@@ -36,7 +36,7 @@ import { memallocNoreclaimRestore, memallocNoreclaimSave, type ExecContext, type
 import { devQueueXmit } from '../../net/devqueue.ts';
 import { SOCK_DGRAM, skSetMemalloc, sockClose, sockCreate, sockRecv, type Sock } from '../../net/sock.ts';
 import type { NetStack } from '../../net/stack.ts';
-import { emitEth, emitIpv4, ETH_HLEN, ETH_P_IP, IPPROTO_UDP, IPV4_HLEN, newEthHdr, newIpv4Hdr, readU32Be, UDP_HLEN, writeU32Be } from '../../net/wire.ts';
+import { ETH_HLEN, ETH_P_IP, IPV4_HLEN, readU32Be, writeU32Be } from '../../net/wire.ts';
 import { allocSkb, skbPush, skbPutData, skbReserve } from '../../skb/alloc.ts';
 import { skbCopyBits, skbStoreBits } from '../../skb/bytes.ts';
 import { skbClone } from '../../skb/clone.ts';
@@ -44,10 +44,10 @@ import { skbFillPageDesc } from '../../skb/frag.ts';
 import { consumeSkb } from '../../skb/free.ts';
 import type { SkBuff } from '../../skb/skbuff.ts';
 import { FrameFifo } from './frame-fifo.ts';
-import { CLIENT_IP, CLIENT_MAC, CLIENT_PORT, RPC_OP, RPC_OP_NULL, RPC_OP_WRITE, RPC_SLOT, RPC_XID, SERVER_IP, SERVER_MAC, SERVER_PORT } from './hosts.ts';
+import { CLIENT_TO_SERVER, UDP_HDRS, UdpHeaderWriter } from './frames.ts';
+import { CLIENT_PORT, RPC_OP, RPC_OP_NULL, RPC_OP_WRITE, RPC_SLOT, RPC_XID } from './hosts.ts';
 import type { SwapNic } from './nic.ts';
 
-const HDRS = ETH_HLEN + IPV4_HLEN + UDP_HLEN;
 /** Headroom of a request skb (MAX_TCP_HEADER-like; only the 42 header bytes are used). */
 const HEADROOM = 128;
 const SLOT_FREE = 0;
@@ -131,8 +131,7 @@ export class SwapClient {
   private seq = 0;
   private readonly hdr: Uint8Array;
   private readonly rx = new Uint8Array(16);
-  private readonly eth = newEthHdr();
-  private readonly ip = newIpv4Hdr();
+  private readonly writer = new UdpHeaderWriter();
 
   constructor(o: SwapClientOptions) {
     this.o = o;
@@ -146,7 +145,7 @@ export class SwapClient {
     this.slotRpc = new Float64Array(m).fill(-1);
     this.slotSent = new Int32Array(m);
     this.slotKept = new Array<SkBuff | null>(m).fill(null);
-    this.hdr = new Uint8Array(Math.max(HDRS, o.rpcHdrBytes));
+    this.hdr = new Uint8Array(Math.max(UDP_HDRS, o.rpcHdrBytes));
     this.sock = sockCreate(o.stack, SOCK_DGRAM, CLIENT_PORT, { allocation: GFP_NOIO });
     if (o.memalloc) skSetMemalloc(this.sock);
   }
@@ -294,35 +293,13 @@ export class SwapClient {
 
   private pushHeaders(skb: SkBuff): void {
     const h = this.hdr;
-    const udpLen = UDP_HLEN + skb.len;
-    const eth = this.eth;
-    eth.dst = SERVER_MAC;
-    eth.src = CLIENT_MAC;
-    eth.proto = ETH_P_IP;
-    emitEth(h, 0, eth);
-    const ip = this.ip;
-    ip.totLen = IPV4_HLEN + udpLen;
-    ip.id = (ip.id + 1) & 0xffff;
-    ip.ttl = 64;
-    ip.protocol = IPPROTO_UDP;
-    ip.saddr = CLIENT_IP;
-    ip.daddr = SERVER_IP;
-    emitIpv4(h, ETH_HLEN, ip);
-    const u = ETH_HLEN + IPV4_HLEN;
-    h[u] = CLIENT_PORT >> 8;
-    h[u + 1] = CLIENT_PORT & 0xff;
-    h[u + 2] = SERVER_PORT >> 8;
-    h[u + 3] = SERVER_PORT & 0xff;
-    h[u + 4] = (udpLen >> 8) & 0xff;
-    h[u + 5] = udpLen & 0xff;
-    h[u + 6] = 0; // no UDP checksum (allowed over IPv4)
-    h[u + 7] = 0;
-    skbPush(skb, HDRS);
-    skbStoreBits(skb, 0, h, 0, HDRS);
+    this.writer.write(h, CLIENT_TO_SERVER, skb.len);
+    skbPush(skb, UDP_HDRS);
+    skbStoreBits(skb, 0, h, 0, UDP_HDRS);
     skb.protocol = ETH_P_IP;
     skb.macHeader = skb.data;
     skb.networkHeader = skb.data + ETH_HLEN;
-    skb.transportHeader = skb.data + u;
+    skb.transportHeader = skb.data + ETH_HLEN + IPV4_HLEN;
   }
 
   /** Read every reply queued on swapSock (the receive worker). */

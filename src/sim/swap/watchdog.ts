@@ -6,7 +6,13 @@
  * Owns only its counters. Fed once a step by the step loop with the swap client's state. Dies with the run.
  */
 
-import type { SwapClient } from './swap-client.ts';
+/** What the watchdog reads of the swap device (SwapClient provides it). */
+export interface WatchedSwapDevice {
+  /** Step of the last write completion. */
+  readonly lastCompletion: number;
+  readonly writesInFlight: number;
+  readonly queue: { readonly count: number };
+}
 
 export class Watchdog {
   readonly window: number;
@@ -30,7 +36,7 @@ export class Watchdog {
    * End of step `t`: progress is the client's last write completion, or a step with no write in flight.
    * Returns true the step the watchdog fires.
    */
-  check(t: number, client: SwapClient, freePages: number): boolean {
+  check(t: number, client: WatchedSwapDevice, freePages: number): boolean {
     if (this.fired) return false;
     if (client.lastCompletion > this.lastProgress) this.lastProgress = client.lastCompletion;
     if (client.writesInFlight === 0) this.lastProgress = t;

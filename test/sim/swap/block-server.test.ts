@@ -1,26 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { emitEth, emitIpv4, ETH_HLEN, ETH_P_IP, IPPROTO_UDP, IPV4_HLEN, newEthHdr, newIpv4Hdr, readU32Be, UDP_HLEN, writeU32Be } from '../../../src/net/wire.ts';
+import { ETH_HLEN, IPV4_HLEN, readU32Be, writeU32Be } from '../../../src/net/wire.ts';
 import { BlockServer } from '../../../src/sim/swap/block-server.ts';
-import { CLIENT_IP, CLIENT_MAC, CLIENT_PORT, RPC_OP, RPC_OP_WRITE, RPC_XID, SERVER_IP, SERVER_MAC, SERVER_PORT } from '../../../src/sim/swap/hosts.ts';
-
-const OFF = ETH_HLEN + IPV4_HLEN + UDP_HLEN;
+import { CLIENT_TO_SERVER, UDP_HDRS as OFF, UdpHeaderWriter } from '../../../src/sim/swap/frames.ts';
+import { CLIENT_PORT, RPC_OP, RPC_OP_WRITE, RPC_XID } from '../../../src/sim/swap/hosts.ts';
 
 function request(xid: number): Uint8Array {
   const b = new Uint8Array(OFF + 200);
-  const eth = newEthHdr();
-  eth.dst = SERVER_MAC;
-  eth.src = CLIENT_MAC;
-  eth.proto = ETH_P_IP;
-  emitEth(b, 0, eth);
-  const ip = newIpv4Hdr();
-  ip.totLen = b.length - ETH_HLEN;
-  ip.ttl = 64;
-  ip.protocol = IPPROTO_UDP;
-  ip.saddr = CLIENT_IP;
-  ip.daddr = SERVER_IP;
-  emitIpv4(b, ETH_HLEN, ip);
-  b.set([CLIENT_PORT >> 8, CLIENT_PORT & 0xff, SERVER_PORT >> 8, SERVER_PORT & 0xff], ETH_HLEN + IPV4_HLEN);
+  new UdpHeaderWriter().write(b, CLIENT_TO_SERVER, 200);
   writeU32Be(b, OFF + RPC_XID, xid);
   writeU32Be(b, OFF + RPC_OP, RPC_OP_WRITE);
   return b;

@@ -20,6 +20,7 @@ import {
   throttleViolation, waitqueueViolation,
 } from '../../../src/sim/swap/invariants.ts';
 import { MODES } from '../../../src/sim/swap/params.ts';
+import type { SwapWorld } from '../../../src/sim/swap/world.ts';
 import { assertBaseline, drain, putAll, zone } from '../../mm/fixtures.ts';
 import { endWorld, smallWorld } from './fixtures.ts';
 
@@ -136,14 +137,19 @@ test('invariant 3: a tap holding a tagged received skb is counted; a transmit cl
   endWorld(w);
 });
 
-test('checker: fed a violating state it records the failure and reports it (floodSock stray, PF_MEMALLOC leak)', () => {
-  const w = smallWorld('mainline');
-  const c = w.checker;
-  c.beginStep(7);
+/** A step in which a (broken) stack left a tagged skb on floodSock, as the checker sees it. */
+function strayStep(w: SwapWorld, step: number): void {
+  w.checker.beginStep(step);
   const stray = allocSkb(w.stack.env, 256)!;
   stray.pfmemalloc = true;
   sockQueueRcvSkbNoFilter(w.floodSock, stray);
-  c.afterSoftirq();
+  w.checker.afterSoftirq();
+}
+
+test('checker: fed a violating state it records the failure and reports it (floodSock stray, PF_MEMALLOC leak)', () => {
+  const w = smallWorld('mainline');
+  const c = w.checker;
+  strayStep(w, 7);
   assert.is(c.violations[2], 1);
   assert.match(c.first[2]!, /step 7: .* 1 of them on floodSock/);
   c.onRxFlags(0, PF_MEMALLOC);
@@ -159,11 +165,7 @@ test('checker: fed a violating state it records the failure and reports it (floo
 test('checker: in the naive mode the same stray is an observation, not a failure', () => {
   const w = smallWorld('naive');
   const c = w.checker;
-  c.beginStep(1);
-  const stray = allocSkb(w.stack.env, 256)!;
-  stray.pfmemalloc = true;
-  sockQueueRcvSkbNoFilter(w.floodSock, stray);
-  c.afterSoftirq();
+  strayStep(w, 1);
   assert.is(c.violations[2], 0);
   assert.is(c.seen.taggedOnFloodSock, 1);
   const r2 = c.report().find((r) => r.name.startsWith('2 '))!;

@@ -1,10 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GFP_ATOMIC, GFP_KERNEL } from '../../../src/mm/gfp.ts';
-import { emitEth, emitIpv4, emitUdp, ETH_HLEN, ETH_P_IP, IPPROTO_UDP, IPV4_HLEN, newEthHdr, newIpv4Hdr, newL4Hdr, UDP_HLEN } from '../../../src/net/wire.ts';
 import { allocSkb, skbPutData } from '../../../src/skb/alloc.ts';
 import { FLOOD_HDR } from '../../../src/sim/swap/flood.ts';
-import { CLIENT_IP, CLIENT_MAC, CLIENT_PORT, SERVER_IP, SERVER_MAC, SERVER_PORT } from '../../../src/sim/swap/hosts.ts';
+import { SERVER_TO_CLIENT, UDP_HDRS, UdpHeaderWriter } from '../../../src/sim/swap/frames.ts';
 import { NIC_QUEUE_DEFAULT, NIC_QUEUE_STORAGE } from '../../../src/sim/swap/nic.ts';
 import { netRxSoftirq } from '../../../src/sim/swap/softirq.ts';
 import type { SwapWorld } from '../../../src/sim/swap/world.ts';
@@ -12,23 +11,8 @@ import { endWorld, smallWorld } from './fixtures.ts';
 
 /** A UDP frame from the block server to the swap client with `payload` bytes. */
 function replyFrame(payload = 200): Uint8Array {
-  const b = new Uint8Array(ETH_HLEN + IPV4_HLEN + UDP_HLEN + payload);
-  const eth = newEthHdr();
-  eth.dst = CLIENT_MAC;
-  eth.src = SERVER_MAC;
-  eth.proto = ETH_P_IP;
-  emitEth(b, 0, eth);
-  const ip = newIpv4Hdr();
-  ip.totLen = IPV4_HLEN + UDP_HLEN + payload;
-  ip.ttl = 64;
-  ip.protocol = IPPROTO_UDP;
-  ip.saddr = SERVER_IP;
-  ip.daddr = CLIENT_IP;
-  const l4 = newL4Hdr();
-  l4.sport = SERVER_PORT;
-  l4.dport = CLIENT_PORT;
-  emitUdp(b, ETH_HLEN + IPV4_HLEN, ip, l4, payload);
-  emitIpv4(b, ETH_HLEN, ip);
+  const b = new Uint8Array(UDP_HDRS + payload);
+  new UdpHeaderWriter().write(b, SERVER_TO_CLIENT, payload, true);
   return b;
 }
 
