@@ -10,7 +10,7 @@
  * | 2 | tagged skbs end at a memalloc socket, a fragment queue, or freed | `taggedFate` on every tagged skb received in the step; `taggedAmongNewest` on floodSock | end of the step's softirq work | mainline, groups |
  * | 3 | taps never see a tagged received skb | `taggedAmongNewest` on the tap's queue (received entries) | same | mainline, groups |
  * | 4 | tagged non-ARP/IP/IPv6/802.1Q frames dropped, counted | `protoFilterViolation`: such frames handed up = Δ dropPfmemallocProto | same | mainline, groups |
- * | 5 | PF_MEMALLOC does not leak; __GFP_NOMEMALLOC wins | `pfMemallocLeak` around each netif_receive_skb and each softirq; `nomemallocViolation` per allocation | each packet / softirq / allocation | all |
+ * | 5 | PF_MEMALLOC does not leak; __GFP_NOMEMALLOC wins | `pfMemallocLeak` around each netif_receive_skb and each softirq; user tasks and rpciod without PF_MEMALLOC between steps; `nomemallocViolation` per allocation | each packet / softirq / step / allocation | all |
  * | 6 | clone and frag attach propagate the tag | `propagationViolation` on RX build_skb from a tagged page, request frag attach, request and retransmit clones | as they happen | all but nta (nothing is tagged) |
  * | 7 | tagged slab objects only to entitled callers | `slabViolation` on every rpc buffer and workload object | each kmalloc | all |
  * | 8 | throttling | `throttleViolation` (a user task in direct reclaim has free > reserve/2), `waitqueueViolation` (kswapd asleep ⇒ pfmemalloc_wait empty), a parked task never runs | each direct reclaim; each step | all |
@@ -172,6 +172,8 @@ export interface CheckTargets {
   readonly tap: PacketSocket | null;
   readonly reclaim: Reclaim;
   readonly groups: SwapReserveGroups | null;
+  /** Tasks that must not hold PF_MEMALLOC between steps (user tasks, rpciod outside its sends). */
+  readonly quietTasks: readonly TaskStruct[];
 }
 
 /** Counts of what was seen, reported whether or not the corresponding invariant applies. */
@@ -388,6 +390,7 @@ export class InvariantChecker implements AllocObserver, RxObserver, TxObserver, 
     }
     const w = waitqueueViolation(z.kswapdAwake, t.reclaim.waiters);
     if (w !== null) this.fail(8, w);
+    for (const task of t.quietTasks) if ((task.flags & PF_MEMALLOC) !== 0) this.fail(5, `${task.comm} still has PF_MEMALLOC after the step`);
     const aboveLow = z.freePages > z.zone.low + z.zone.pagesEmerg;
     const offered = this.floodPastFilter();
     if (this.armed) this.seen.floodAfterRecovery += offered - this.floodOffered;

@@ -18,6 +18,7 @@
  * the workload exited (for the reverse check), or after N steps. Then everything is torn down and audited.
  */
 
+import { InvalidArgument } from '../../errors.ts';
 import { NSEC_PER_MSEC } from '../../hv/clock.ts';
 import { check, scenarioResult, type InvariantCheck, type Scenario, type ScenarioOptions, type ScenarioResult } from '../scenarios/registry.ts';
 import { MODES, SWAP_MODES, STEP_NS, defaultSwapParams, isSwapMode, withParams, type SwapMode, type SwapParams } from './params.ts';
@@ -235,7 +236,7 @@ export const swapOverNetworkScenario: Scenario = {
   defaultMode: 'mainline',
   knobs: SWAP_KNOBS,
   run(opts: ScenarioOptions): ScenarioResult {
-    if (!isSwapMode(opts.mode)) throw new Error(`swap-over-network: unknown mode ${opts.mode}`);
+    if (!isSwapMode(opts.mode)) throw new InvalidArgument(`swap-over-network: unknown mode ${opts.mode}`);
     const r = runSwapOverNetwork(paramsFromKnobs(opts.knobs), opts.mode, opts.seed);
     return scenarioResult(this, opts, { reference: MODES[opts.mode].letter, ...r.counters }, r.checks);
   },

@@ -18,6 +18,7 @@
  * findings (empty when no page, skb, slab object or reserve charge was leaked).
  */
 
+import { InvalidArgument } from '../../errors.ts';
 import { MachineMemory } from '../../hv/memory.ts';
 import { GFP_KERNEL } from '../../mm/gfp.ts';
 import { kmallocEstimateObjs } from '../../mm/kmalloc.ts';
@@ -119,10 +120,11 @@ export function buildSwapWorld(p: SwapParams, modeName: SwapMode, seed: number):
   const groups = mode.groups ? new SwapReserveGroups(p, kmem, demand) : null;
   if (groups !== null) {
     const r = groups.connect(zone.reserveRoot);
-    if (r !== 0) throw new Error(`swap-over-network: the v20 reserve could not be connected (${r})`);
+    if (r !== 0) throw new InvalidArgument(`swap-over-network: the v20 reserve could not be connected (${r}): too little memory`);
   }
+  const rpciod = kthreadCreate('rpciod');
   const client = new SwapClient({
-    stack, nic, kmem, task: kthreadCreate('rpciod'), cpu: 1 % p.cpus, maxInFlight: p.maxInFlight, queueMax: p.swapQueueMax,
+    stack, nic, kmem, task: rpciod, cpu: 1 % p.cpus, maxInFlight: p.maxInFlight, queueMax: p.swapQueueMax,
     rto: p.rto, pingIdle: p.pingIdle, rpcHdrBytes: p.rpcHdrBytes, rpcBufBytes: p.rpcBufBytes, memalloc: mode.memallocSocket,
     groups: groups !== null ? { tx: groups.txPages, rpc: groups.rpc } : null,
     onWritten: (f) => reclaim.onWritten(f),
@@ -134,7 +136,9 @@ export function buildSwapWorld(p: SwapParams, modeName: SwapMode, seed: number):
     ctx, zone, pages, kmem, reclaim, client, tasks: p.reclaimers, perStep: p.anonPerStep, target: p.targetPages,
     objectBytes: p.rpcBufBytes, cpus: p.cpus,
   });
-  const checker = new InvariantChecker(mode, { zone, stack, nic, floodSock, tap, reclaim, groups }, p.cpus * p.netdevBudget);
+  const floodTask = new TaskStruct('flood-reader');
+  const quietTasks = [...workload.tasks, rpciod, floodTask, ctx.current];
+  const checker = new InvariantChecker(mode, { zone, stack, nic, floodSock, tap, reclaim, groups, quietTasks }, p.cpus * p.netdevBudget);
   pages.observer = checker;
   nic.observer = checker;
   client.observer = checker;
@@ -144,10 +148,10 @@ export function buildSwapWorld(p: SwapParams, modeName: SwapMode, seed: number):
     params: p, mode, prng: new Prng(seed), sched, mem, ctx, zone, pages, nta, kmem, demand, groups, stack, nic, floodSock, tap,
     client, server, flood, reclaim, workload, checker, watchdog: new Watchdog(p.watchdogWindow), audit,
     softirqTasks: [reclaim.kswapd, workload.tasks[1 % workload.tasks.length]!],
-    serverDeliver: (frame, len) => nic.rx(frame, len, len), floodTask: new TaskStruct('flood-reader'), floodRead: 0, step: 0,
+    serverDeliver: (frame, len) => nic.rx(frame, len, len), floodTask, floodRead: 0, step: 0,
   };
   nic.wire = (frame, len) => server.receive(frame, len, world.step);
-  if (!nic.fill(GFP_KERNEL)) throw new Error('swap-over-network: the NIC rings could not be filled at ifup');
+  if (!nic.fill(GFP_KERNEL)) throw new InvalidArgument('swap-over-network: the NIC rings could not be filled at ifup: too little memory');
   return world;
 }
 

@@ -162,6 +162,17 @@ test('checker: fed a violating state it records the failure and reports it (floo
   endWorld(w);
 });
 
+test('checker: a user task still holding PF_MEMALLOC at the end of a step is a leak (invariant 5)', () => {
+  const w = smallWorld('mainline');
+  const task = w.workload.tasks[0]!;
+  task.flags |= PF_MEMALLOC;
+  w.checker.endStep();
+  assert.is(w.checker.violations[5], 1);
+  assert.match(w.checker.first[5]!, /usemem\/0 still has PF_MEMALLOC/);
+  task.flags &= ~PF_MEMALLOC;
+  endWorld(w);
+});
+
 test('checker: in the naive mode the same stray is an observation, not a failure', () => {
   const w = smallWorld('naive');
   const c = w.checker;
