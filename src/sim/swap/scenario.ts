@@ -7,12 +7,12 @@
  * One step (STEP_NS of virtual time), in order:
  * ```
  *   1. the wire: replies due from the server, then this step's flood frames, land in the NIC's rings
- *   2. softirq, CPU 0 then CPU 1: NAPI polls, the receive path, ring refills (swapSock's replies complete
- *      requests right there, in sk_data_ready)
+ *   2. softirq, CPU 0 (the flooded queue) then CPU 1 (the storage queue): NAPI polls, the receive path, ring
+ *      refills; replies wait on swapSock
  *   3. checks of the softirq work (invariants 2, 3, 4)
- *   4. process context: kswapd (if awake), the workload's tasks (direct reclaim, throttling), rpciod (the swap
- *      client: retransmissions, new requests, idle ping)
- *   5. end-of-step checks (1, 8, 10) and the watchdog (9)
+ *   4. process context: kswapd (if awake), the flood's reader (once awake), the workload's tasks (direct
+ *      reclaim, throttling), rpciod (the swap client: replies, retransmissions, new requests, idle ping)
+ *   5. end-of-step checks (1, 5, 8, 10) and the watchdog (9)
  * ```
  * The run ends when the watchdog fires, when the workload is OOM-killed, after `recoverySteps` more steps once
  * the workload exited (for the reverse check), or after N steps. Then everything is torn down and audited.
@@ -20,9 +20,9 @@
 
 import { InvalidArgument } from '../../errors.ts';
 import { NSEC_PER_MSEC } from '../../hv/clock.ts';
+import { sockDrain } from '../../net/sock.ts';
 import { check, scenarioResult, type InvariantCheck, type Scenario, type ScenarioOptions, type ScenarioResult } from '../scenarios/registry.ts';
 import { MODES, SWAP_MODES, STEP_NS, defaultSwapParams, isSwapMode, withParams, type SwapMode, type SwapParams } from './params.ts';
-import { sockDrain } from '../../net/sock.ts';
 import { netRxSoftirq } from './softirq.ts';
 import { buildSwapWorld, teardownSwapWorld, type SwapWorld } from './world.ts';
 
