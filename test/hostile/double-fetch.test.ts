@@ -1,5 +1,5 @@
 /**
- * XSA-155 under real concurrency. The guest's hostile vCPU is a worker thread (workers/slot-hammer.mjs) that
+ * XSA-155 under real concurrency. The guest's hostile vCPU is a worker thread (support/workers/slot-hammer.mjs) that
  * rewrites the gref, offset, flags and size of the TX slots netback is consuming, as fast as it can, through
  * the machine's SharedArrayBuffer; netback runs on this thread. Every field alternates between two values
  * that differ in one byte, so whenever a byte-wise copy of the slot happens, each field reads as one of its
@@ -42,7 +42,7 @@ import type { NetbackFaults } from '../../src/drivers/netback/faults.ts';
 import type { TxStrategy } from '../../src/drivers/netback/index.ts';
 import { SKB_GSO_TCPV4, SKB_GSO_TCPV6, kfreeSkb } from '../../src/skb/index.ts';
 import { Prng } from '../../src/sim/prng.ts';
-import { TestGuest, frame, nbWorld, run, teardown } from './support.ts';
+import { TestGuest, frame, nbWorld, run, teardown } from './support/fixtures.ts';
 
 const SIZE_OK = 0x040a;
 const SIZE_RUNT = 0x000a;
@@ -70,7 +70,7 @@ function recordReads<T>(codec: { read(v: DataView, o: number, out: T): T }, onRe
 function startHammer(memory: SharedArrayBuffer, init: number[]): { ctrl: Int32Array; worker: Worker } {
   const ctrl = new Int32Array(new SharedArrayBuffer(16 * 4));
   ctrl.set(init);
-  const worker = new Worker(new URL('./workers/slot-hammer.mjs', import.meta.url), { workerData: { memory, ctrlBuffer: ctrl.buffer } });
+  const worker = new Worker(new URL('./support/workers/slot-hammer.mjs', import.meta.url), { workerData: { memory, ctrlBuffer: ctrl.buffer } });
   for (let i = 0; i < 500 && Atomics.load(ctrl, 9) === 0; i++) Atomics.wait(ctrl, 9, 0, 10);
   assert.ok(Atomics.load(ctrl, 9) > 0, 'the hammering worker started');
   return { ctrl, worker };

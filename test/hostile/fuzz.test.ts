@@ -1,6 +1,6 @@
 /**
- * The fuzzer in CI (README of test/hostile/fuzz/cli.ts for the long runs): every saved regression input of
- * test/hostile/corpus/ replays clean, and a short fuzz pass (a fixed seed, 2 500 cases, under the same
+ * The fuzzer in CI (README of test/hostile/support/fuzz/cli.ts for the long runs): every saved regression input of
+ * test/hostile/support/corpus/ replays clean, and a short fuzz pass (a fixed seed, 2 500 cases, under the same
  * watchdog as `npm run fuzz`) finds nothing: no exception, no hang, no leak, every request answered exactly
  * once or the vif disabled, memory bounded.
  */
@@ -8,11 +8,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { runCase } from './fuzz/run-case.ts';
-import { fuzzWithWatchdog } from './fuzz/runner.ts';
-import type { FuzzCase } from './fuzz/case.ts';
+import { runCase } from './support/fuzz/run-case.ts';
+import { fuzzWithWatchdog } from './support/fuzz/runner.ts';
+import type { FuzzCase } from './support/fuzz/case.ts';
 
-const corpus = fileURLToPath(new URL('./corpus/', import.meta.url));
+const corpus = fileURLToPath(new URL('./support/corpus/', import.meta.url));
 
 test('fuzz corpus: every saved failing case replays clean', () => {
   const files = readdirSync(corpus).filter((f) => f.endsWith('.json')).sort();

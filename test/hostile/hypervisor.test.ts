@@ -27,7 +27,7 @@ import { allocSkb, kfreeSkb, skbPutData, skbReserve, type SkBuff } from '../../s
 import { GrantFlipper } from '../../src/sim/faults/index.ts';
 import { busyFlags, mapOne, unmapOne } from '../hv/grant-helpers.ts';
 import { testMachine } from '../support/machine.ts';
-import { TestGuest, frame, hostileSetup, nbWorld, pokeTxSlot, run, statuses, teardown, type NbWorld } from './support.ts';
+import { TestGuest, frame, hostileSetup, nbWorld, pokeTxSlot, run, statuses, teardown, type NbWorld } from './support/fixtures.ts';
 
 const OK = XEN_NETIF_RSP_OKAY;
 const ERR = XEN_NETIF_RSP_ERROR;

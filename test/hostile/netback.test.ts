@@ -28,7 +28,7 @@ import { Prng } from '../../src/sim/prng.ts';
 import {
   SOUND_STRATEGIES, TestGuest, expectDisabled, frame, hostileSetup, nbWorld, netfrontGuest, pokeTxSlot, run, statuses,
   teardown, timerCounter, type NbWorld,
-} from './support.ts';
+} from './support/fixtures.ts';
 
 const OK = XEN_NETIF_RSP_OKAY;
 const ERR = XEN_NETIF_RSP_ERROR;

@@ -1,12 +1,12 @@
 /**
- * A short soak in CI (the long one is `npm run soak`, test/hostile/soak/cli.ts): four netfront guests at full
+ * A short soak in CI (the long one is `npm run soak`, test/hostile/support/soak/cli.ts): four netfront guests at full
  * rate with random strategies, taps, clones, forwarding and reconnects, beside a hostile guest that is
  * disabled, dies mid-stream and comes back; every step checks that each foreign mapping dom0 holds is one
  * netback accounts for, and the final audits are clean.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { soak } from './soak/soak.ts';
+import { soak } from './support/soak/soak.ts';
 
 test('soak: good guests keep being served while a hostile one is disabled and dies; nothing leaked, every mapping accounted for', () => {
   const r = soak({ seed: 0x50a4, steps: 700, seconds: 30, goodGuests: 4 });

@@ -2,7 +2,7 @@
  * `npm run soak`: several netfront guests at full rate, random strategies, taps, clones, forwarding,
  * reconnects, and a hostile guest that attacks, is disabled, dies mid-stream and comes back (soak.ts).
  *
- *   tsx test/hostile/soak/cli.ts [--seconds S] [--steps N] [--seed N] [--guests N]
+ *   tsx test/hostile/support/soak/cli.ts [--seconds S] [--steps N] [--seed N] [--guests N]
  *
  * Defaults: 60 s, no step limit, a fresh seed (printed: pass it back with --seed to replay), 4 good guests.
  * Exit status 0 when every step's checks and the final audits passed, 1 otherwise.

@@ -1,6 +1,6 @@
 /**
  * What one fuzz case is: a hostile guest's whole session with netback, as plain JSON (so a failing case is
- * saved in test/hostile/corpus/ and replayed byte for byte), and the fast-check arbitraries that generate
+ * saved in test/hostile/support/corpus/ and replayed byte for byte), and the fast-check arbitraries that generate
  * and shrink it.
  *
  * A case fixes the vif (strategy, split channels, ring start near the 2^32 wrap or not, xdp-headroom,
@@ -21,8 +21,8 @@
  * grant again, an ended grant, or a raw u32 (out of the table, never granted...). The runner resolves them.
  */
 import fc from 'fast-check';
-import type { GrantMutation } from '../../../src/sim/faults/index.ts';
-import { GRANT_MUTATIONS } from '../../../src/sim/faults/index.ts';
+import type { GrantMutation } from '../../../../src/sim/faults/index.ts';
+import { GRANT_MUTATIONS } from '../../../../src/sim/faults/index.ts';
 
 export type FuzzStrategy = 'copy' | 'map' | 'hybrid' | 'zerocopy';
 

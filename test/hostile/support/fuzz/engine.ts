@@ -1,6 +1,6 @@
 /**
  * The fuzz loop: fast-check generates cases (case.ts), runCase judges each (run-case.ts); a failing case is
- * shrunk by fast-check and saved as a regression input under test/hostile/corpus/ (replayed by `npm test`,
+ * shrunk by fast-check and saved as a regression input under test/hostile/support/corpus/ (replayed by `npm test`,
  * see fuzz.test.ts). After a failure the loop carries on with the next seed until the case or time budget
  * is spent, so one run can report several distinct failures.
  *

@@ -17,21 +17,21 @@
  *
  * Deterministic for a seed; bounded by a step count and a wall-clock budget.
  */
-import { auditHypervisor, snapshot } from '../../../src/hv/audit.ts';
-import { ManualClock } from '../../../src/hv/clock.ts';
-import type { Domain } from '../../../src/hv/domain.ts';
-import { Hypervisor } from '../../../src/hv/hypervisor.ts';
-import { IrqDispatcher } from '../../../src/drivers/evtchn-irq.ts';
+import { auditHypervisor, snapshot } from '../../../../src/hv/audit.ts';
+import { ManualClock } from '../../../../src/hv/clock.ts';
+import type { Domain } from '../../../../src/hv/domain.ts';
+import { Hypervisor } from '../../../../src/hv/hypervisor.ts';
+import { IrqDispatcher } from '../../../../src/drivers/evtchn-irq.ts';
 import {
   Netback, TX_STRATEGIES, XENVIF_RX_QUEUE_BYTES, netbackRemove, type TxStrategy, type XenVif,
-} from '../../../src/drivers/netback/index.ts';
-import { FlatPageAllocator } from '../../../src/mm/page-allocator.ts';
-import { NETDEV_TX_OK, type NetDevice } from '../../../src/net/netdevice.ts';
-import { SkbAudit, SkbEnv, consumeSkb, kfreeSkb, skbClone, skbPush, type SkBuff } from '../../../src/skb/index.ts';
-import { EventStorm, XenstoreFlapper } from '../../../src/sim/faults/index.ts';
-import { Prng } from '../../../src/sim/prng.ts';
-import { TestGuest, frame, run, type NbWorld } from '../../drivers/netback/support.ts';
-import { netfrontGuest, type GoodGuest } from '../support.ts';
+} from '../../../../src/drivers/netback/index.ts';
+import { FlatPageAllocator } from '../../../../src/mm/page-allocator.ts';
+import { NETDEV_TX_OK, type NetDevice } from '../../../../src/net/netdevice.ts';
+import { SkbAudit, SkbEnv, consumeSkb, kfreeSkb, skbClone, skbPush, type SkBuff } from '../../../../src/skb/index.ts';
+import { EventStorm, XenstoreFlapper } from '../../../../src/sim/faults/index.ts';
+import { Prng } from '../../../../src/sim/prng.ts';
+import { TestGuest, frame, run, type NbWorld } from '../../../drivers/netback/support.ts';
+import { netfrontGuest, type GoodGuest } from '../fixtures.ts';
 
 export interface SoakOptions {
   readonly seed: number;

@@ -19,17 +19,17 @@
  * - the teardown audit is clean: the guest ends every grant (none still mapped), netback is removed, the
  *   hypervisor and dom0's sk_buff audits find nothing (`leak`).
  */
-import { NETTXF_extra_info, NETTXF_more_data, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE_MAX, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, XEN_NETIF_EXTRA_TYPE_MCAST_DEL } from '../../../src/abi/netif.ts';
-import { SIZEOF_SRING_HEADER } from '../../../src/abi/ring.ts';
-import { AuditFailure } from '../../../src/errors.ts';
-import { GFP_KERNEL } from '../../../src/mm/gfp.ts';
-import { SKB_GSO_TCPV4, allocSkb, kfreeSkb, skbAddRxFrag, skbClone, skbPutData, skbReserve, type SkBuff } from '../../../src/skb/index.ts';
+import { NETTXF_extra_info, NETTXF_more_data, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE_MAX, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, XEN_NETIF_EXTRA_TYPE_MCAST_DEL } from '../../../../src/abi/netif.ts';
+import { SIZEOF_SRING_HEADER } from '../../../../src/abi/ring.ts';
+import { AuditFailure } from '../../../../src/errors.ts';
+import { GFP_KERNEL } from '../../../../src/mm/gfp.ts';
+import { SKB_GSO_TCPV4, allocSkb, kfreeSkb, skbAddRxFrag, skbClone, skbPutData, skbReserve, type SkBuff } from '../../../../src/skb/index.ts';
 import {
   XENVIF_RX_QUEUE_BYTES, XEN_NETBK_MCAST_MAX, type NetbackTraceEvent, type XenvifQueue,
-} from '../../../src/drivers/netback/index.ts';
-import { EventStorm, GrantFlipper, RingSlotCorrupter, XenstoreFlapper } from '../../../src/sim/faults/index.ts';
-import { Prng } from '../../../src/sim/prng.ts';
-import { TestGuest, frame, nbWorld, run, teardown, type NbWorld } from '../../drivers/netback/support.ts';
+} from '../../../../src/drivers/netback/index.ts';
+import { EventStorm, GrantFlipper, RingSlotCorrupter, XenstoreFlapper } from '../../../../src/sim/faults/index.ts';
+import { Prng } from '../../../../src/sim/prng.ts';
+import { TestGuest, frame, nbWorld, run, teardown, type NbWorld } from '../../../drivers/netback/support.ts';
 import type { FuzzCase, GrefSpec, SlotSpec, Step } from './case.ts';
 
 export type FailureKind = 'exception' | 'hang' | 'invariant' | 'leak';

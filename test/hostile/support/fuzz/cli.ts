@@ -2,11 +2,11 @@
  * `npm run fuzz`: fuzz netback with hostile rings, grants, events and xenstore writes (engine.ts), under a
  * watchdog (runner.ts), and report what was run and what failed.
  *
- *   tsx test/hostile/fuzz/cli.ts [--seconds S] [--cases N] [--seed N] [--corpus DIR] [--hang S] [--json]
- *   tsx test/hostile/fuzz/cli.ts --replay FILE [--trace]     run one saved case and show its outcome
+ *   tsx test/hostile/support/fuzz/cli.ts [--seconds S] [--cases N] [--seed N] [--corpus DIR] [--hang S] [--json]
+ *   tsx test/hostile/support/fuzz/cli.ts --replay FILE [--trace]     run one saved case and show its outcome
  *
  * Defaults: 180 s, no case limit, a fresh seed (printed: pass it back with --seed to replay the run),
- * corpus test/hostile/corpus/, a case counts as hung after 30 s. Exit status 0 when nothing failed, 1
+ * corpus test/hostile/support/corpus/, a case counts as hung after 30 s. Exit status 0 when nothing failed, 1
  * otherwise; each failure is shrunk and saved as JSON for `npm test` to replay.
  */
 import { readFileSync } from 'node:fs';

@@ -1,8 +1,9 @@
 /**
  * Fuzzing with a watchdog: the loop runs in a worker thread (worker.ts); this side counts its heartbeats
- * (one per case) and, if a case makes no progress for `hangSeconds`, terminates the worker, records that
- * case as a `hang` (saved to the corpus unshrunk: a case that never returns cannot be shrunk in-process),
- * and starts a new worker on the next seed with what is left of the budget. A synchronous infinite loop in
+ * (one per case, and one per shrinking run) and, if a case makes no progress for `hangSeconds`, terminates
+ * the worker, shrinks that case by hand (shrinkHang: each trial in a worker of its own, since a case that
+ * never returns cannot be shrunk in-process), records it as a `hang` in the corpus, and starts a new worker
+ * on the next seed with what is left of the budget. A synchronous infinite loop in
  * netback or the hypervisor is thus reported like any other failure instead of freezing the run.
  */
 import { Worker } from 'node:worker_threads';

@@ -16,15 +16,15 @@
  * grants must end, so none is still mapped), the backend removed, the hypervisor and sk_buff audits clean.
  */
 import * as assert from 'uvu/assert';
-import type { ManualClock } from '../../src/hv/clock.ts';
-import type { Domain } from '../../src/hv/domain.ts';
-import { xenbusCreateDevice } from '../../src/hv/xenbus.ts';
-import { FlatPageAllocator } from '../../src/mm/page-allocator.ts';
-import { SkbAudit, SkbEnv, allocSkb, kfreeSkb, skbPutData, skbReserve, skbToBytes } from '../../src/skb/index.ts';
-import { NetfrontInfo } from '../../src/drivers/netfront/index.ts';
-import type { BackendInfo } from '../../src/drivers/netback/xenbus.ts';
-import type { TxStrategy } from '../../src/drivers/netback/index.ts';
-import { nbWorld, TestGuest, run, frame, teardown, type NbWorld, type WorldOptions, type GuestOptions } from '../drivers/netback/support.ts';
+import type { ManualClock } from '../../../src/hv/clock.ts';
+import type { Domain } from '../../../src/hv/domain.ts';
+import { xenbusCreateDevice } from '../../../src/hv/xenbus.ts';
+import { FlatPageAllocator } from '../../../src/mm/page-allocator.ts';
+import { SkbAudit, SkbEnv, allocSkb, kfreeSkb, skbPutData, skbReserve, skbToBytes } from '../../../src/skb/index.ts';
+import { NetfrontInfo } from '../../../src/drivers/netfront/index.ts';
+import type { BackendInfo } from '../../../src/drivers/netback/xenbus.ts';
+import type { TxStrategy } from '../../../src/drivers/netback/index.ts';
+import { nbWorld, TestGuest, run, frame, teardown, type NbWorld, type WorldOptions, type GuestOptions } from '../../drivers/netback/support.ts';
 
 export { nbWorld, TestGuest, run, frame, teardown, type NbWorld };
 
