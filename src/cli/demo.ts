@@ -1,47 +1,49 @@
 /**
- * `pvnet demo`: the showcase `npm start` runs.
- *
- * Today it runs the ring-and-grant walkthrough (src/sim/ring-walkthrough.ts): the foundation end to end on
- * the deterministic scheduler, printed step by step, then the teardown audit. Later sections (the four TX
- * strategies, lifecycle checks, NFS retransmit, swap over network) join it as they land.
+ * `pvnet demo`: the showcase `npm start` runs (src/report/showcase.ts): the ring walkthrough, the four TX
+ * strategies on one mixed workload, the lifecycle invariants, the NFS retransmit case with and without
+ * destructors, swap over the network per reserve mode. Prints a terminal report and writes the report files
+ * (src/report/write.ts) into ./pvnet-report, or --out DIR. Exit 0 if every check passed, 1 otherwise.
  */
-import { parseCommandArgs, type Command } from './common.ts';
-import { runRingWalkthrough } from '../sim/ring-walkthrough.ts';
+import { intFlag, parseCommandArgs, type Command } from './common.ts';
+import { showcaseToDir } from './report.ts';
+import { resultsJson } from '../report/write.ts';
+import { terminalReport } from '../report/terminal.ts';
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'run the showcase: what pvnet does, end to end (npm start)',
+  summary: 'run the showcase: what pvnet does, end to end, and write ./pvnet-report (npm start)',
   usage: [
-    'usage: pvnet demo [--json]',
+    'usage: pvnet demo [--out DIR] [--no-report] [--json] [--seed N] [--quick]',
     '',
-    'Runs the showcase on the deterministic scheduler and prints what it did.',
+    'Runs the showcase on the deterministic scheduler (about half a minute), prints what it found, and writes',
+    'the report (index.html with inline SVG charts, results.json, timelines, capture.pcap) into DIR.',
     '',
     'options:',
-    '  --json   print the results as JSON instead of the report',
+    '  --out DIR     where the report goes (default: pvnet-report in the current directory)',
+    '  --no-report   write no files',
+    '  --json        print results.json to stdout instead of the terminal report',
+    '  --seed N      PRNG seed (default 1)',
+    '  --quick       fewer frames per size and a smaller swap workload (a few seconds)',
     '  -h, --help',
   ].join('\n'),
   async run(argv, io) {
-    const { values } = parseCommandArgs(argv, { json: { type: 'boolean' } }, 0);
+    const { values } = parseCommandArgs(argv, {
+      out: { type: 'string' }, 'no-report': { type: 'boolean' }, json: { type: 'boolean' }, seed: { type: 'string' }, quick: { type: 'boolean' },
+    }, 0);
     if (values.help) {
       io.out(this.usage);
       return 0;
     }
-    const r = runRingWalkthrough();
-    const ok = r.auditFindings.length === 0 && r.badBytes === 0 && r.grantsEnded === r.slots;
+    const dir = values['no-report'] === true ? null : values.out ?? 'pvnet-report';
+    const seed = intFlag('seed', values.seed, 1);
+    const t0 = performance.now();
+    const { results } = await showcaseToDir(dir, { seed, quick: values.quick === true }, io);
     if (values.json) {
-      const { log, ...rest } = r;
-      io.out(JSON.stringify({ walkthrough: rest, ok }, null, 2));
-      return ok ? 0 : 1;
+      io.out(resultsJson(results));
+    } else {
+      for (const line of terminalReport(results, dir)) io.out(line);
+      io.out(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     }
-    io.out('pvnet: Xen paravirtual networking, emulated byte for byte\n');
-    io.out('1. Ring and grant walkthrough (guest dom1 -> backend dom0, netif TX ring, grant copy)\n');
-    for (const line of r.log) io.out(`   ${line}`);
-    io.out('');
-    io.out(`   ${r.packets} packets, ${r.slots} slots, ${r.bytes} bytes; ${r.copyOps} grant-copy ops; ` +
-      `${r.notifiesToBackend} event(s) to dom0, ${r.notifiesToGuest} to the guest`);
-    io.out(`   bytes checked in dom0: ${r.badBytes === 0 ? 'all equal to what the guest wrote' : `${r.badBytes} slot(s) differ`}`);
-    io.out(`   virtual time ${r.virtualNs} ns; modelled hypervisor cost ${r.modelledNs} ns`);
-    io.out(`   teardown audit: ${r.auditFindings.length === 0 ? 'clean' : r.auditFindings.join('; ')}`);
-    return ok ? 0 : 1;
+    return results.ok ? 0 : 1;
   },
 };
