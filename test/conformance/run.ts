@@ -11,6 +11,8 @@
  *     library; every result, private index, shared index and the page hash must agree after every step.
  * (b) C writes a page, pvnet reads it (ring decode and the library); (c) pvnet writes a page (library and
  *     ring encode), C reads it (exchange.ts).
+ * (e) the pcap captures pvnet writes, read by tshark: Ethernet/IPv4/UDP or TCP, nothing malformed, frame
+ *     counts and lengths equal to pvnet's own counters (pcap.ts; needs the Debian package tshark).
  *
  * Needs gcc and the Xen headers; without them it says which Debian package to install and fails. Prints one
  * line per group, every failure in full, and ends with `N passed, M failed`; exits non-zero on any failure.
@@ -25,6 +27,7 @@ import { Reporter, gcc, runC } from './support.ts';
 import { layoutProgram, netifHeaderNames, planLayout, ringHeaderNames, syntheticRings, type CCheck } from './layout.ts';
 import { fixedScripts, randomScript, runPvnet, type RingName } from './ring_ops.ts';
 import { cWritesPvnetReads, pvnetWritesCReads } from './exchange.ts';
+import { pcapConformance, tsharkVersion } from './pcap.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const cDir = join(here, 'c');
@@ -170,6 +173,12 @@ async function mainRun(): Promise<number> {
       await pvnetWritesCReads(rep, bins, tmp);
       rep.end();
     }
+    rep.begin('pcap read by tshark (e)');
+    if (rep.check('tshark is installed', tsharkVersion() !== null,
+      () => 'tshark was not found. Install the Debian package tshark (apt-get install -y tshark).')) {
+      pcapConformance(rep, tmp);
+    }
+    rep.end();
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
