@@ -3,6 +3,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { PcapWriter } from '../report/pcap.ts';
+import { timelineSpec } from '../report/timeline.ts';
+import { specToSvg } from '../report/vega.ts';
 import { allScenarios, scenarioByName, type TraceEvent } from '../sim/scenarios/index.ts';
 import { intFlag, parseCommandArgs, UsageError, type Command } from './common.ts';
 
@@ -49,7 +51,7 @@ export const runCommand: Command = {
     '  --mode MODE     the scenario mode (default: the scenario\'s first mode)',
     '  --seed N        PRNG seed (default 1)',
     '  --json          print the result as JSON',
-    '  --trace FILE    write the lifecycle trace as JSON lines',
+    '  --trace FILE    write the lifecycle trace as JSON lines; FILE.svg: the lifecycle timeline chart instead',
     '  --pcap FILE     write every frame crossing a vif or the bridge as a pcap (Ethernet, virtual time)',
     '  --set KNOB=N    set a scenario knob (repeatable)',
     '  -h, --help',
@@ -89,7 +91,10 @@ export const runCommand: Command = {
       ...(pcap !== undefined ? { pcap: (t: number, f: Uint8Array, off: number, len: number) => pcap.record(t, f, off, len) } : {}),
     });
     if (values.trace !== undefined) {
-      writeOut('--trace', values.trace, events.map((e) => JSON.stringify(e)).join('\n') + (events.length ? '\n' : ''));
+      const svg = values.trace.endsWith('.svg')
+        ? await specToSvg(timelineSpec(events, { title: `Lifecycle of the guest pages, ${s.name}, ${mode} (seed ${seed})` }))
+        : null;
+      writeOut('--trace', values.trace, svg ?? events.map((e) => JSON.stringify(e)).join('\n') + (events.length ? '\n' : ''));
     }
     if (pcap !== undefined && values.pcap !== undefined) writeOut('--pcap', values.pcap, pcap.toBytes());
     if (values.json) {
