@@ -78,10 +78,10 @@ function moveLinear(skb: SkBuff, offset: number, n: number, mode: number, arr: U
 }
 
 function moveFrag(skb: SkBuff, index: number, n: number, mode: number, arr: Uint8Array | null, dstSh: SkbSharedInfo | null, at: number): void {
-  const bytes = skb.env.mem.bytes;
-  if (mode === READ_TO_ARRAY) arr!.set(bytes.subarray(index, index + n), at);
+  const mem = skb.env.mem;
+  if (mode === READ_TO_ARRAY) mem.copyOut(index, arr!, at, n);
   else if (mode === READ_TO_HEAD) headWriteFromMem(dstSh!, at, index, n);
-  else bytes.set(arr!.subarray(at, at + n), index);
+  else mem.copyIn(index, arr!, at, n);
 }
 
 /** skb_copy_bits: copy `len` bytes of the packet at `offset` into `to[toOff..]`. Returns 0 or -EFAULT. */

@@ -113,13 +113,13 @@ const FROM_MEM = 2;
 
 /** Move `len` bytes between the head at `x` and an array at `at` (or machine memory at index `at`), run by run. */
 function headMove(sh: SkbSharedInfo, x: number, len: number, mode: number, arr: Uint8Array | null, at: number): void {
-  const bytes = sh.env.mem.bytes;
+  const mem = sh.env.mem;
   while (len > 0) {
     const n = Math.min(len, runAt(sh, x));
     const base = headBase(sh, x, mode !== TO_ARRAY);
-    if (mode === TO_ARRAY) arr!.set(bytes.subarray(base, base + n), at);
-    else if (mode === FROM_ARRAY) bytes.set(arr!.subarray(at, at + n), base);
-    else bytes.copyWithin(base, at, at + n);
+    if (mode === TO_ARRAY) mem.copyOut(base, arr!, at, n);
+    else if (mode === FROM_ARRAY) mem.copyIn(base, arr!, at, n);
+    else mem.memmove(base, at, n);
     x += n;
     at += n;
     len -= n;

@@ -220,7 +220,7 @@ function copyFragsToPages(skb: SkBuff, pages: Int32Array): void {
       }
       const n = Math.min(left, XEN_PAGE_SIZE - dOff);
       const dst = env.mem.checkWrite(env.domid, pages[page]!) + dOff;
-      env.mem.bytes.copyWithin(dst, src, src + n);
+      env.mem.memmove(dst, src, n);
       src += n;
       dOff += n;
       left -= n;
