@@ -49,6 +49,12 @@ export interface EvtchnStatus {
   remotePort: number;
 }
 
+/** A port table's pending and mask bitmaps (EVTCHN_2L_NR_CHANNELS bits each). */
+export interface PortBitmaps {
+  readonly pending: SharedArrayBuffer;
+  readonly mask: SharedArrayBuffer;
+}
+
 /** One domain's ports. Written only by EventChannelSwitch (and the owner's clear-pending / mask). */
 export class PortTable {
   readonly nrPorts = EVTCHN_2L_NR_CHANNELS;
@@ -58,8 +64,8 @@ export class PortTable {
   readonly lateEoi = new Uint8Array(EVTCHN_2L_NR_CHANNELS);
   /** Late-EOI port delivered and not yet EOI'd. */
   readonly eoiOwed = new Uint8Array(EVTCHN_2L_NR_CHANNELS);
-  readonly pending = new Int32Array(new SharedArrayBuffer(EVTCHN_2L_NR_CHANNELS / 8));
-  readonly mask = new Int32Array(new SharedArrayBuffer(EVTCHN_2L_NR_CHANNELS / 8));
+  readonly pending: Int32Array;
+  readonly mask: Int32Array;
   /** Ports not closed (port 0 excluded). */
   bound = 0;
   /** Events delivered to this domain (onEvent calls). */
@@ -68,6 +74,20 @@ export class PortTable {
   coalesced = 0;
   /** EOIs flagged spurious. */
   spuriousEois = 0;
+
+  /**
+   * `shared`: the pending and mask bitmaps of an existing table, so that another thread (the domain's own, in
+   * the worker runtime) tests and clears the same bits. Default: fresh bitmaps.
+   */
+  constructor(shared?: PortBitmaps) {
+    this.pending = new Int32Array(shared?.pending ?? new SharedArrayBuffer(EVTCHN_2L_NR_CHANNELS / 8));
+    this.mask = new Int32Array(shared?.mask ?? new SharedArrayBuffer(EVTCHN_2L_NR_CHANNELS / 8));
+  }
+
+  /** The bitmaps to post to another thread. */
+  get bitmaps(): PortBitmaps {
+    return { pending: this.pending.buffer as SharedArrayBuffer, mask: this.mask.buffer as SharedArrayBuffer };
+  }
 
   isPending(port: number): boolean {
     return validPort(port) && (Atomics.load(this.pending, port >> 5) & (1 << (port & 31))) !== 0;
