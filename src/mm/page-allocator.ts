@@ -11,7 +11,9 @@
  * the flag lives in `mem.flags` bit PG_pfmemalloc so that it travels with the frame.
  *
  * Foreign frames (grant-mapped from another domain) are not this allocator's: `getPage`/`putPage` on them
- * only move the count and never free; their lifetime is the grant's.
+ * only move the count and never free; their lifetime is the grant's. Since a backend's getPage on a guest's
+ * frame and the guest's own get/put may run on two threads (the worker runtime), the count moves with
+ * Atomics (Linux's page->_refcount is an atomic_t for the same reason).
  *
  * `FlatPageAllocator` below is the simplest implementation (a free list, no watermarks, never tags a page);
  * the watermark-aware allocator with the emergency reserve lives beside it in mm/.
@@ -83,13 +85,13 @@ export class FlatPageAllocator implements PageAllocator {
   }
 
   getPage(frame: number): void {
-    this.mem.refcount[frame]!++;
+    Atomics.add(this.mem.refcount, frame, 1);
   }
 
   putPage(frame: number): void {
     const rc = this.mem.refcount;
     if (!(rc[frame]! > 0)) throw new RefUnderflow(`put_page on frame ${frame} with refcount ${rc[frame]}`);
-    if (--rc[frame]! === 0 && this.managed[frame] === 1) {
+    if (Atomics.sub(rc, frame, 1) === 1 && this.managed[frame] === 1) {
       this.free[this.nrFree++] = frame;
       this.used--;
     }
