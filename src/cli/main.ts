@@ -5,12 +5,13 @@
 
 import { pathToFileURL } from 'node:url';
 import { UsageError, type CliIO, type Command } from './common.ts';
+import { benchCommand } from './bench.ts';
 import { demoCommand } from './demo.ts';
 import { reportCommand } from './report.ts';
 import { ringCommand } from './ring.ts';
 import { runCommand, scenariosCommand } from './run.ts';
 
-const COMMANDS: readonly Command[] = [demoCommand, scenariosCommand, runCommand, ringCommand, reportCommand];
+const COMMANDS: readonly Command[] = [demoCommand, scenariosCommand, runCommand, ringCommand, benchCommand, reportCommand];
 
 function topUsage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
