@@ -25,7 +25,8 @@ test('fuzz corpus: every saved failing case replays clean', () => {
 });
 
 test('fuzz: 2 500 hostile sessions against netback, nothing escapes, loops, leaks or goes unanswered', async () => {
-  const report = await fuzzWithWatchdog({ seed: 0x5eed1e, cases: 2500, seconds: 60, corpusDir: null, hangSeconds: 20 });
+  // The time budget only bounds a pathological run (about 10 s normally); the case count is what is asserted.
+  const report = await fuzzWithWatchdog({ seed: 0x5eed1e, cases: 2500, seconds: 300, corpusDir: null, hangSeconds: 60 });
   const failures = report.failures.map((f) => `${f.kind}: ${f.message}\n${JSON.stringify(f.case)}`);
   assert.equal(failures, [], 'no failure');
   assert.is(report.casesRun, 2500);
