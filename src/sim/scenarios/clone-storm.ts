@@ -28,7 +28,7 @@ import { ETH_BROADCAST, packetSocketClose, packetSocketOpen, tapRecv } from '../
 import { consumeSkb, skbPeekTail } from '../../skb/index.ts';
 import { Prng } from '../prng.ts';
 import { skbTag, type WorldGuest } from '../world.ts';
-import { lifecycleChecks, scenarioWorld, worldCounters } from '../world/scenario-kit.ts';
+import { knob, lifecycleChecks, LIFECYCLE_MODES, scenarioWorld, worldCounters } from '../world/scenario-kit.ts';
 import { MAX_FRAME, parseFrameSpec } from '../world/frames.ts';
 import type { TxPacket } from '../world/lifecycle.ts';
 import { check, scenarioResult, type Scenario } from './registry.ts';
@@ -36,7 +36,7 @@ import { check, scenarioResult, type Scenario } from './registry.ts';
 export const cloneStormScenario: Scenario = {
   name: 'clone-storm',
   summary: 'every packet cloned to two taps and flooded or forwarded; a slow tap holds its clones: the grant waits for the last one',
-  modes: ['copy', 'map', 'hybrid', 'zerocopy'],
+  modes: LIFECYCLE_MODES,
   defaultMode: 'map',
   knobs: {
     packets: 'packets sent (default 30, at most 3000)',
@@ -45,9 +45,9 @@ export const cloneStormScenario: Scenario = {
   },
   run(opts) {
     const prng = new Prng(opts.seed).fork('clone-storm');
-    const n = Math.min(3000, Math.max(1, opts.knobs['packets'] ?? 30));
-    const holdNs = Math.max(1, opts.knobs['hold'] ?? 2000) * 1000;
-    const gapNs = Math.max(1, opts.knobs['gap'] ?? 50) * 1000;
+    const n = knob(opts, 'packets', 30, 1, 3000);
+    const holdNs = knob(opts, 'hold', 2000, 1) * 1000;
+    const gapNs = knob(opts, 'gap', 50, 1) * 1000;
     const w = scenarioWorld(opts, { guests: 3 });
     const stack = w.dom0.stack;
     const fast = packetSocketOpen(stack, { holdNs: 20_000, rcvbuf: 1 << 30 });

@@ -24,7 +24,7 @@
 
 import { packetSocketClose, packetSocketOpen } from '../../net/index.ts';
 import { Prng } from '../prng.ts';
-import { lifecycleChecks, scenarioWorld, worldCounters } from '../world/scenario-kit.ts';
+import { knob, lifecycleChecks, LIFECYCLE_MODES, scenarioWorld, worldCounters } from '../world/scenario-kit.ts';
 import { headerLen, parseFrameSpec, sameBytes } from '../world/frames.ts';
 import type { TxSlot } from '../world/lifecycle.ts';
 import { check, scenarioResult, type Scenario } from './registry.ts';
@@ -32,7 +32,7 @@ import { check, scenarioResult, type Scenario } from './registry.ts';
 export const guestReuseScenario: Scenario = {
   name: 'guest-reuse',
   summary: 'the guest reuses each buffer the moment its grant ends; a lent-page guard faults any earlier reuse',
-  modes: ['copy', 'map', 'hybrid', 'zerocopy'],
+  modes: LIFECYCLE_MODES,
   defaultMode: 'map',
   knobs: {
     packets: 'datagrams sent (default 40, at most 5000)',
@@ -42,10 +42,10 @@ export const guestReuseScenario: Scenario = {
   },
   run(opts) {
     const prng = new Prng(opts.seed).fork('guest-reuse');
-    const n = Math.min(5000, Math.max(1, opts.knobs['packets'] ?? 40));
-    const nPages = Math.min(64, Math.max(1, opts.knobs['pages'] ?? 4));
-    const holdNs = Math.max(1, opts.knobs['hold'] ?? 300) * 1000;
-    const early = (opts.knobs['earlyReuse'] ?? 0) !== 0;
+    const n = knob(opts, 'packets', 40, 1, 5000);
+    const nPages = knob(opts, 'pages', 4, 1, 64);
+    const holdNs = knob(opts, 'hold', 300, 1) * 1000;
+    const early = knob(opts, 'earlyReuse', 0, 0, 1) !== 0;
     const w = scenarioWorld(opts, { guests: 2 });
     const [a, b] = [w.guests[0]!, w.guests[1]!];
     const tap = packetSocketOpen(w.dom0.stack, { holdNs, rcvbuf: 1 << 30 });

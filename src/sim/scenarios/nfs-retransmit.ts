@@ -31,7 +31,7 @@ import {
 } from '../../net/index.ts';
 import { consumeSkb, kfreeSkb, pskbPull, skbCopyBits } from '../../skb/index.ts';
 import { DOM0_ADDR, DOM0_MAC } from '../world.ts';
-import { lifecycleChecks, scenarioWorld, worldCounters } from '../world/scenario-kit.ts';
+import { knob, lifecycleChecks, LIFECYCLE_MODES, scenarioWorld, worldCounters } from '../world/scenario-kit.ts';
 import { headerLen, payloadByte } from '../world/frames.ts';
 import type { TxSlot } from '../world/lifecycle.ts';
 import { check, scenarioResult, type Scenario } from './registry.ts';
@@ -47,7 +47,7 @@ const WIRE_HLEN = ETH_HLEN + IPV4_HLEN + TCP_HLEN;
 export const nfsRetransmitScenario: Scenario = {
   name: 'nfs-retransmit',
   summary: 'a guest write retransmitted from a slow device queue and acked early: corrupt bytes on the wire unless the response waits (plain-ref shows the bug)',
-  modes: ['copy', 'map', 'hybrid', 'zerocopy', 'plain-ref'],
+  modes: [...LIFECYCLE_MODES, 'plain-ref'],
   defaultMode: 'hybrid',
   knobs: {
     writes: 'writes in flight at once (default 1, at most 8); the first is the one retransmitted',
@@ -55,9 +55,9 @@ export const nfsRetransmitScenario: Scenario = {
     rto: 'the transport\'s retransmission timeout, ms (default 20; must be below delay for the race)',
   },
   run(opts) {
-    const writes = Math.min(8, Math.max(1, opts.knobs['writes'] ?? 1));
-    const delayNs = Math.max(1, opts.knobs['delay'] ?? 50) * 1_000_000;
-    const rtoNs = Math.max(1, opts.knobs['rto'] ?? 20) * 1_000_000;
+    const writes = knob(opts, 'writes', 1, 1, 8);
+    const delayNs = knob(opts, 'delay', 50, 1) * 1_000_000;
+    const rtoNs = knob(opts, 'rto', 20, 1) * 1_000_000;
     const written = new Map<number, Uint8Array>();
     const departures = new Map<number, number[]>();
     let corruptBytesOnWire = 0;

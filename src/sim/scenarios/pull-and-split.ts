@@ -30,7 +30,7 @@ import {
 } from '../../skb/index.ts';
 import { Prng } from '../prng.ts';
 import type { World } from '../world.ts';
-import { lifecycleChecks, scenarioWorld, worldCounters } from '../world/scenario-kit.ts';
+import { knob, lifecycleChecks, LIFECYCLE_MODES, scenarioWorld, worldCounters } from '../world/scenario-kit.ts';
 import {
   headerLen, MAX_FRAME, parseFrameSpec, payloadByte, payloadMismatches, writeHeaders, type HeaderSpec,
 } from '../world/frames.ts';
@@ -39,7 +39,7 @@ import { check, scenarioResult, type Scenario } from './registry.ts';
 export const pullAndSplitScenario: Scenario = {
   name: 'pull-and-split',
   summary: 'dom0 pulls headers, splits datagrams and segments GSO packets on the way: the destructors follow every piece',
-  modes: ['copy', 'map', 'hybrid', 'zerocopy'],
+  modes: LIFECYCLE_MODES,
   defaultMode: 'map',
   knobs: {
     packets: 'packets sent (default 24, at most 3000)',
@@ -48,9 +48,9 @@ export const pullAndSplitScenario: Scenario = {
   },
   run(opts) {
     const prng = new Prng(opts.seed).fork('pull-and-split');
-    const n = Math.min(3000, Math.max(1, opts.knobs['packets'] ?? 24));
-    const pullMax = Math.max(0, opts.knobs['pull'] ?? 400);
-    const holdNs = Math.max(1, opts.knobs['hold'] ?? 500) * 1000;
+    const n = knob(opts, 'packets', 24, 1, 3000);
+    const pullMax = knob(opts, 'pull', 400, 0);
+    const holdNs = knob(opts, 'hold', 500, 1) * 1000;
     const w = scenarioWorld(opts, { guests: 2, bridge: false });
     const [a, b] = [w.guests[0]!, w.guests[1]!];
     const stack = w.dom0.stack;

@@ -14,7 +14,7 @@
  */
 
 import { Prng } from '../prng.ts';
-import { lifecycleChecks, scenarioWorld, worldCounters } from '../world/scenario-kit.ts';
+import { knob, lifecycleChecks, LIFECYCLE_MODES, scenarioWorld, worldCounters } from '../world/scenario-kit.ts';
 import { headerLen, MAX_FRAME, parseFrameSpec, sameBytes } from '../world/frames.ts';
 import { check, scenarioResult, type Scenario } from './registry.ts';
 
@@ -24,7 +24,7 @@ const BURST_BYTES = 256 * 1024;
 export const txBasicScenario: Scenario = {
   name: 'tx-basic',
   summary: 'guest to guest through netback and the bridge, 60 B .. 64 KiB, with and without GSO: every byte arrives',
-  modes: ['copy', 'map', 'hybrid', 'zerocopy'],
+  modes: LIFECYCLE_MODES,
   defaultMode: 'hybrid',
   knobs: {
     packets: 'seeded random-size packets on top of the fixed size list (default 16, at most 5000)',
@@ -32,8 +32,8 @@ export const txBasicScenario: Scenario = {
   },
   run(opts) {
     const prng = new Prng(opts.seed).fork('tx-basic');
-    const extra = Math.min(5000, Math.max(0, opts.knobs['packets'] ?? 16));
-    const gsoPct = Math.min(100, Math.max(0, opts.knobs['gso'] ?? 50));
+    const extra = knob(opts, 'packets', 16, 0, 5000);
+    const gsoPct = knob(opts, 'gso', 50, 0, 100);
     const w = scenarioWorld(opts);
     const [a, b] = [w.guests[0]!, w.guests[1]!];
 

@@ -18,6 +18,14 @@ import { InvalidArgument } from '../../errors.ts';
 import { check, type InvariantCheck, type ScenarioOptions } from '../scenarios/registry.ts';
 import { World, type TeardownReport, type WorldOptions } from '../world.ts';
 
+/** The modes of the lifecycle scenarios: the four TX strategies (plain-ref only where a scenario says so). */
+export const LIFECYCLE_MODES: readonly TxStrategy[] = ['copy', 'map', 'hybrid', 'zerocopy'];
+
+/** Knob `name` of the run, `def` when not set, clamped to [min, max]. */
+export function knob(opts: ScenarioOptions, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  return Math.min(max, Math.max(min, opts.knobs[name] ?? def));
+}
+
 /** The World of a scenario run: every vif on `opts.mode` (a TX strategy), seeded, traced and captured. */
 export function scenarioWorld(opts: ScenarioOptions, more: Omit<WorldOptions, 'strategy' | 'seed' | 'trace' | 'pcap'> = {}): World {
   const strategy = opts.mode as TxStrategy;
