@@ -27,6 +27,8 @@ interface Binding {
   readonly port: number;
   readonly handler: IrqHandler;
   scheduled: boolean;
+  /** The upcall, made once per binding (no closure per event). */
+  readonly upcall: () => void;
 }
 
 export class IrqDispatcher {
@@ -51,7 +53,17 @@ export class IrqDispatcher {
   bindEvtchnToIrqhandler(dom: Domain, port: number, handler: IrqHandler): void {
     const key = keyOf(dom.domid, port);
     if (this.bindings.has(key)) throw new InvalidArgument(`dom${dom.domid} port ${port} already has a handler`);
-    this.bindings.set(key, { dom, port, handler, scheduled: false });
+    const b: Binding = {
+      dom, port, handler, scheduled: false,
+      upcall: () => {
+        b.scheduled = false;
+        if (this.bindings.get(key) !== b) return;
+        this.hv.evtchn.evtchnClearPending(b.dom, port);
+        this.invocations++;
+        b.handler(port);
+      },
+    };
+    this.bindings.set(key, b);
     // An event may already be pending (bind leaves the port pending): run the handler for it.
     if (dom.ports.isPending(port)) this.deliver(dom.domid, port);
   }
@@ -73,13 +85,7 @@ export class IrqDispatcher {
     }
     if (b.scheduled) return;
     b.scheduled = true;
-    this.clock.setTimer(this.upcallLatencyNs, () => {
-      b.scheduled = false;
-      if (this.bindings.get(keyOf(domid, port)) !== b) return;
-      this.hv.evtchn.evtchnClearPending(b.dom, port);
-      this.invocations++;
-      b.handler(port);
-    });
+    this.clock.setTimer(this.upcallLatencyNs, b.upcall);
   }
 }
 
