@@ -33,10 +33,13 @@ export class LoopStats {
   idleRounds = 0;
   busyMs = 0;
   idleMs = 0;
-  /** Sleeps on the doorbell and their total length (ms). */
+  /** Sleeps on the doorbell and their total length (ms; part of idleMs). */
   sleeps = 0;
   sleptMs = 0;
 }
+
+/** Idle rounds between two looks at the time (the spin, stall and sleep decisions). */
+const IDLE_CHECK_EVERY = 64;
 
 /** Run `step` (returns the work it did) and the clock until `done()`. */
 export function runLoop(done: () => boolean, step: () => number, o: LoopOptions): void {
@@ -44,23 +47,36 @@ export function runLoop(done: () => boolean, step: () => number, o: LoopOptions)
   const minSleepMs = o.minSleepMs ?? 0.2;
   const stallMs = o.stallMs ?? 30_000;
   const st = o.stats ?? new LoopStats();
-  let idleSince = -1;
-  let t = performance.now();
+  // The time is read only when the loop turns busy or idle, and every IDLE_CHECK_EVERY idle rounds: a
+  // reading costs a system call and an allocation (see wall-clock.ts).
+  let busy = true;
+  let mark = performance.now();
+  let idleSince = mark;
+  let idleRounds = 0;
   while (!done()) {
     const seq = o.bell.seq();
-    const work = step() + o.clock.run();
-    const now = performance.now();
-    if (work > 0) {
+    const work = step();
+    if (work + o.clock.run(work > 0) > 0) {
       st.busyRounds++;
-      st.busyMs += now - t;
-      t = now;
-      idleSince = -1;
+      idleRounds = 0;
+      if (!busy) {
+        const t = performance.now();
+        st.idleMs += t - mark;
+        mark = t;
+        busy = true;
+      }
       continue;
     }
     st.idleRounds++;
-    st.idleMs += now - t;
-    t = now;
-    if (idleSince < 0) idleSince = now;
+    if (busy) {
+      const t = performance.now();
+      st.busyMs += t - mark;
+      mark = t;
+      idleSince = t;
+      busy = false;
+    }
+    if (++idleRounds % IDLE_CHECK_EVERY !== 0) continue;
+    const now = performance.now();
     const idle = now - idleSince;
     if (idle > stallMs) throw new InvalidArgument(`${o.what}: no progress for ${Math.round(idle)} ms`);
     if (idle < spinMs) continue;
@@ -68,7 +84,9 @@ export function runLoop(done: () => boolean, step: () => number, o: LoopOptions)
     if (dueMs < minSleepMs) continue;
     st.sleeps++;
     o.bell.sleep(seq, Math.min(dueMs, 20));
-    t = performance.now();
-    st.sleptMs += t - now;
+    st.sleptMs += performance.now() - now;
   }
+  const t = performance.now();
+  if (busy) st.busyMs += t - mark;
+  else st.idleMs += t - mark;
 }

@@ -1,10 +1,16 @@
 /**
  * The clock of a domain thread in the worker runtime: the deterministic Scheduler, driven by the wall clock
  * instead of by "the next event". The thread's loop calls `run()`, which runs every timer due by now (in due
- * order, ties in the order they were set, as the Scheduler always does) and sets virtual time to the
+ * order, ties in the order they were set, as the Scheduler always does) and moves virtual time up to the
  * elapsed real time; `nextDue()` says how long the thread may sleep. Time is nanoseconds since the runtime's
- * common origin (`origin`, a performance.timeOrigin + performance.now() value every thread agrees on), so
- * two threads' clocks read the same instant alike.
+ * common origin (an epochMs() value every thread agrees on), so two threads' clocks read the same instant
+ * alike.
+ *
+ * Reading the wall clock costs a system call and, in Node 20, a small allocation (performance.now() goes
+ * through process.hrtime()), so an idle thread spinning on `run(false)` reads it only when a timer is due
+ * soon after the last reading, and otherwise once every WALL_EVERY calls; `run(true)` (after a round that did
+ * work, and time has passed) always reads it. Timers due at the current virtual time (the zero delays of
+ * upcalls and NAPI polls) run without any reading.
  *
  * `nextDue` is conservative: a cancelled timer may still be counted, which only wakes the thread early.
  */
@@ -17,21 +23,28 @@ export function epochMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
+/** run() calls between two wall-clock readings when no timer is due soon. */
+const WALL_EVERY = 64;
+/** A timer due within this many ns of the last reading makes every run() read the wall clock. */
+const SOON_NS = 50_000;
+
 export class WallClock implements Clock {
   private readonly s = new Scheduler();
-  private readonly originMs: number;
+  /** performance.now() + offsetMs = ms since the origin. */
+  private readonly offsetMs: number;
   /** Due times of timers not yet known to have run: a binary min-heap. */
   private dues = new Float64Array(64);
   private nDues = 0;
+  private calls = 0;
 
   constructor(originMs: number = epochMs()) {
-    this.originMs = originMs;
+    this.offsetMs = performance.timeOrigin - originMs;
     this.s.runUntil(this.wallNs());
   }
 
   /** Real nanoseconds since the origin. */
   wallNs(): number {
-    return Math.round((epochMs() - this.originMs) * 1e6);
+    return Math.round((performance.now() + this.offsetMs) * 1e6);
   }
 
   now(): number {
@@ -48,17 +61,34 @@ export class WallClock implements Clock {
     this.s.cancel(handle);
   }
 
-  /** Run every timer due by now. Returns the number run. */
-  run(): number {
-    const now = this.wallNs();
-    const n = this.s.runUntil(now > this.s.now() ? now : this.s.now());
-    while (this.nDues > 0 && this.dues[0]! <= this.s.now()) this.popDue();
+  /** Run every timer due by now (`moved`: time has surely passed since the last call). Returns the number run. */
+  run(moved = true): number {
+    const s = this.s;
+    let n = 0;
+    if (this.nDues > 0 && this.dues[0]! <= s.now()) {
+      n += s.runUntil(s.now());
+      this.dropRun();
+    }
+    const soon = this.nDues > 0 && this.dues[0]! - s.now() < SOON_NS;
+    if (moved || soon || ++this.calls >= WALL_EVERY) {
+      this.calls = 0;
+      const now = this.wallNs();
+      if (now > s.now()) {
+        n += s.runUntil(now);
+        this.dropRun();
+      }
+    }
     return n;
   }
 
   /** Virtual time of the earliest timer that may still be pending, or Infinity. */
   nextDue(): number {
     return this.nDues > 0 ? this.dues[0]! : Infinity;
+  }
+
+  private dropRun(): void {
+    const now = this.s.now();
+    while (this.nDues > 0 && this.dues[0]! <= now) this.popDue();
   }
 
   private pushDue(t: number): void {
