@@ -227,3 +227,25 @@ export type {
   NetbackOptions, TxStrategy, DeliverFn, XenbusError, NetbackQueueStats, NetbackTraceEvent, NetbackTraceHook,
   NetbackTraceKind, Rate,
 } from './drivers/netback/index.ts';
+
+// ---- sim: simulation
+export {
+  Scheduler, Prng, runRingWalkthrough, World, WorldGuest, WorldHost, LifecycleTracer, TxPacket, TxSlot, checkTrace,
+  skbTag, frameBytes, liveRefs, DOM0_MAC, DOM0_ADDR, guestMac, guestAddr, hostMac, hostAddr, allScenarios,
+  scenarioByName, registerScenario, scenarioResult, check,
+} from './sim/index.ts';
+export type {
+  Callback, WalkthroughResult, WorldOptions, HostOptions, SendOptions, WorldCounters, TeardownReport, PcapSink,
+  TraceCheck, Scenario, ScenarioOptions, ScenarioResult, InvariantCheck, TraceEvent,
+} from './sim/index.ts';
+
+// ---- report: reports
+export {
+  PcapWriter, readPcap, PCAP_MAGIC_NSEC, LINKTYPE_ETHERNET, PCAP_DEFAULT_SNAPLEN, specToSvg, timelineRows,
+  timelineSpec, TIMELINE_STATES, runShowcase, STRATEGIES, TIMELINE_STRATEGIES, WORKLOAD_DESCRIPTION, runWorkload,
+  WORKLOAD_SIZES, terminalReport, REPORT_FILES, resultsJson,
+} from './report/index.ts';
+export type {
+  TimelineRow, TimelineState, TimelineOptions, ShowcaseOptions, ShowcaseResults, StrategyRow, WorkloadOptions,
+  WorkloadResult, SizeRow,
+} from './report/index.ts';

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import * as pvnet from '../src/index.ts';
 
-const LAYERS = ['abi', 'hv', 'mm', 'skb', 'net', 'drivers/netfront', 'drivers/netback'];
+const LAYERS = ['abi', 'hv', 'mm', 'skb', 'net', 'drivers/netfront', 'drivers/netback', 'sim', 'report'];
 
 test('index: every runtime export of every layer index is reachable from src/index.ts, with the same value', async () => {
   const api = pvnet as Record<string, unknown>;
