@@ -191,7 +191,12 @@ class Soak {
     }
     const x = this.prng.next();
     const tx = g.tx[0]!;
-    const room = 200 - ((tx.reqProdPvt - tx.sring.rspProd) >>> 0);
+    g.txResponses(); // read the answers (their ids come free)
+    if (g.txGrants.size > 150) {
+      // Take back pages no one maps any more (some may still sit in unanswered slots: their maps will fail).
+      for (const ref of [...g.txGrants.keys()]) if (g.grantBusy(ref) === 0) g.endTxGrant(ref);
+    }
+    const room = 200 - ((tx.reqProdPvt - tx.rspCons) >>> 0);
     if (x < 0.5 && room > 24) {
       for (let i = 0; i < this.prng.int(1, 6); i++) {
         const len = this.prng.int(60, 9000);
@@ -225,7 +230,8 @@ class Soak {
       g.rxResponses();
       const rx = g.rx[0]!;
       const free = rx.nrEnts - ((rx.reqProdPvt - rx.rspCons) >>> 0);
-      if (free > 0) g.postRx(Math.min(free, 32));
+      // The raw guest keeps every RX page until it closes: post while it has pages to spare.
+      if (free > 0 && g.rxPosted[0]!.size < 320) g.postRx(Math.min(free, 32));
     }
   }
 
