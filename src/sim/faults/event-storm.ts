@@ -8,18 +8,17 @@
  * torn down under the storm) is counted, never thrown. Off until started; `stop()` cancels the timer.
  */
 
-import type { Clock, TimerHandle } from '../../hv/clock.ts';
+import type { Clock } from '../../hv/clock.ts';
 import type { Domain } from '../../hv/domain.ts';
 import type { EventChannelSwitch } from '../../hv/event-channel.ts';
+import { Ticker } from './ticker.ts';
 
 export class EventStorm {
   private readonly evtchn: EventChannelSwitch;
   private readonly dom: Domain;
   ports: number[];
   private next = 0;
-  private timer: TimerHandle = 0;
-  private clock: Clock | null = null;
-  private ticksLeft = 0;
+  private readonly ticker = new Ticker();
   /** Sends made, and sends the hypervisor refused. */
   sent = 0;
   refused = 0;
@@ -44,24 +43,14 @@ export class EventStorm {
 
   /** Every `periodNs`, send `perTick` events, for at most `maxTicks` ticks. */
   start(clock: Clock, periodNs: number, perTick: number, maxTicks: number): void {
-    this.stop();
-    this.clock = clock;
-    this.ticksLeft = maxTicks;
-    const tick = (): void => {
-      this.timer = 0;
-      if (this.ticksLeft-- <= 0) return;
-      this.burst(perTick);
-      this.timer = clock.setTimer(periodNs, tick);
-    };
-    this.timer = clock.setTimer(periodNs, tick);
+    this.ticker.start(clock, periodNs, maxTicks, () => this.burst(perTick));
   }
 
   stop(): void {
-    if (this.timer !== 0 && this.clock !== null) this.clock.cancel(this.timer);
-    this.timer = 0;
+    this.ticker.stop();
   }
 
   get running(): boolean {
-    return this.timer !== 0;
+    return this.ticker.running;
   }
 }

@@ -7,9 +7,10 @@
  * counted. `start()` repeats on the clock for at most `maxTicks` ticks; off until then.
  */
 
-import type { Clock, TimerHandle } from '../../hv/clock.ts';
+import type { Clock } from '../../hv/clock.ts';
 import { XBT_NIL, type XenStore } from '../../hv/xenstore.ts';
 import type { Prng } from '../prng.ts';
+import { Ticker } from './ticker.ts';
 
 export class XenstoreFlapper {
   private readonly xs: XenStore;
@@ -18,9 +19,7 @@ export class XenstoreFlapper {
   readonly values: readonly string[];
   private readonly prng: Prng | null;
   private i = 0;
-  private timer: TimerHandle = 0;
-  private clock: Clock | null = null;
-  private ticksLeft = 0;
+  private readonly ticker = new Ticker();
   writes = 0;
   refused = 0;
 
@@ -43,20 +42,10 @@ export class XenstoreFlapper {
   }
 
   start(clock: Clock, periodNs: number, perTick: number, maxTicks: number): void {
-    this.stop();
-    this.clock = clock;
-    this.ticksLeft = maxTicks;
-    const tick = (): void => {
-      this.timer = 0;
-      if (this.ticksLeft-- <= 0) return;
-      this.flap(perTick);
-      this.timer = clock.setTimer(periodNs, tick);
-    };
-    this.timer = clock.setTimer(periodNs, tick);
+    this.ticker.start(clock, periodNs, maxTicks, () => this.flap(perTick));
   }
 
   stop(): void {
-    if (this.timer !== 0 && this.clock !== null) this.clock.cancel(this.timer);
-    this.timer = 0;
+    this.ticker.stop();
   }
 }
