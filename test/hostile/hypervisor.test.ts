@@ -23,22 +23,14 @@ import { gnttabSetUnmapOp, newGnttabCopy, newUnmapGrantRef } from '../../src/hv/
 import { ENOSPC } from '../../src/hv/errno.ts';
 import { xenbusPrintf } from '../../src/hv/xenbus.ts';
 import { XBT_NIL } from '../../src/hv/xenstore.ts';
-import { allocSkb, kfreeSkb, skbPutData, skbReserve, type SkBuff } from '../../src/skb/index.ts';
+import { kfreeSkb } from '../../src/skb/index.ts';
 import { GrantFlipper } from '../../src/sim/faults/index.ts';
 import { busyFlags, mapOne, unmapOne } from '../hv/grant-helpers.ts';
 import { testMachine } from '../support/machine.ts';
-import { TestGuest, frame, hostileSetup, nbWorld, pokeTxSlot, run, statuses, teardown, type NbWorld } from './support/fixtures.ts';
+import { TestGuest, frame, hostileSetup, nbWorld, pokeTxSlot, run, stackSkb, statuses, teardown } from './support/fixtures.ts';
 
 const OK = XEN_NETIF_RSP_OKAY;
 const ERR = XEN_NETIF_RSP_ERROR;
-
-/** A dom0 packet of `len` bytes for the guest-RX path. */
-function stackSkb(w: NbWorld, len: number): SkBuff {
-  const skb = allocSkb(w.env, len + 64)!;
-  skbReserve(skb, 64);
-  skbPutData(skb, frame(len, len & 0xff));
-  return skb;
-}
 
 // ---- the eight rules of §4.5 -----------------------------------------------------------------------------------
 

@@ -20,14 +20,14 @@ import type { GnttabCopy, GnttabMapGrantRef, GnttabUnmapGrantRef } from '../../s
 import { xenbusRead } from '../../src/hv/xenbus.ts';
 import { XBT_NIL } from '../../src/hv/xenstore.ts';
 import type { PageAllocator } from '../../src/mm/page-allocator.ts';
-import { SKB_GSO_TCPV4, allocSkb, skbHeadlen, skbPutData, skbReserve, type SkBuff } from '../../src/skb/index.ts';
+import { SKB_GSO_TCPV4, skbHeadlen } from '../../src/skb/index.ts';
 import { MAX_PENDING_REQS, XENVIF_RX_QUEUE_BYTES, type XenvifQueue } from '../../src/drivers/netback/index.ts';
 import { pendingIndex } from '../../src/drivers/netback/queue.ts';
 import { EventStorm, FailingPageAllocator, RingSlotCorrupter, XenstoreFlapper } from '../../src/sim/faults/index.ts';
 import { Prng } from '../../src/sim/prng.ts';
 import {
-  SOUND_STRATEGIES, TestGuest, expectDisabled, frame, hostileSetup, nbWorld, netfrontGuest, pokeTxSlot, run, statuses,
-  teardown, timerCounter, type NbWorld,
+  SOUND_STRATEGIES, TestGuest, expectDisabled, frame, hostileSetup, nbWorld, netfrontGuest, pokeTxSlot, run, stackSkb,
+  statuses, teardown, timerCounter, type NbWorld,
 } from './support/fixtures.ts';
 
 const OK = XEN_NETIF_RSP_OKAY;
@@ -86,14 +86,6 @@ function spyGrantOps(w: NbWorld) {
     return rc;
   };
   return { copies, maps, unmaps, live, violations };
-}
-
-/** A dom0 sk_buff of `len` linear bytes for the guest-RX path. */
-function rxSkb(w: NbWorld, len: number, seed = 1): SkBuff {
-  const skb = allocSkb(w.env, len + 64)!;
-  skbReserve(skb, 64);
-  skbPutData(skb, frame(len, seed, { tcp: len >= 54 }));
-  return skb;
 }
 
 // ---- XSA-39 ---------------------------------------------------------------------------------------------------
@@ -237,7 +229,7 @@ test('XSA-216: every byte netback writes into a response slot is defined: TX wri
   const rxStart = rx.reqProdPvt;
   g.postRx(4);
   for (let i = 0; i < 4; i++) rx.page.view.setUint16(rx.entries + ((rxStart + i) & 255) * rx.entrySize + 2, 0xa5a5, true);
-  const skb = rxSkb(w, 3000, 3);
+  const skb = stackSkb(w, 3000, 3);
   skb.shinfo.gsoSize = 1000;
   skb.shinfo.gsoType = SKB_GSO_TCPV4;
   g.vif.ndoStartXmit(skb);
@@ -337,8 +329,8 @@ test('XSA-332: an event storm on the TX and RX ports stays bounded by late EOI; 
     storm.burst(500);
     if (i % 10 === 0) g.sendPacket(frame(200, i));
     assert.ok(good.send(frame(300, i)));
-    g.vif.ndoStartXmit(rxSkb(w, 200, i));                      // the stormer's own RX keeps flowing too
-    good.be.vif!.ndoStartXmit(rxSkb(w, 400, i));
+    g.vif.ndoStartXmit(stackSkb(w, 200, i));                      // the stormer's own RX keeps flowing too
+    good.be.vif!.ndoStartXmit(stackSkb(w, 400, i));
     if (i % 50 === 0) g.postRx(64);
     run(w, 20_000);
   }
@@ -490,7 +482,7 @@ test('XSA-392: a guest that posts no RX buffers gets at most 512 KiB queued per 
   const { w, g } = hostileSetup();
   const q = g.vif.queues[0]!;
   let sent = 0;
-  for (let i = 0; i < 300; i++, sent++) g.vif.ndoStartXmit(rxSkb(w, 4000, i));
+  for (let i = 0; i < 300; i++, sent++) g.vif.ndoStartXmit(stackSkb(w, 4000, i));
   run(w);
   assert.ok(q.rxQueueLen <= XENVIF_RX_QUEUE_BYTES + 4000, `queued ${q.rxQueueLen} bytes`);
   assert.is(q.rxQueue.count + q.stats.rxDropped, sent);
@@ -507,7 +499,7 @@ test('XSA-392: with one free slot and a packet needing two (GSO extra), the stal
   assert.ok(g.vif.up);
   // A GSO packet (data slot + extra) every 5 s: each is dropped at its 10 s drain deadline, never sent.
   for (let t = 0; t < 13; t++) {
-    const skb = rxSkb(w, 3000, t);
+    const skb = stackSkb(w, 3000, t);
     skb.shinfo.gsoSize = 1000;
     skb.shinfo.gsoType = SKB_GSO_TCPV4;
     g.vif.ndoStartXmit(skb);
@@ -530,7 +522,7 @@ test('XSA-392: a queued packet is dropped after the drain timeout: 10 s, or 30 m
   for (const [rxNotify, drainNs] of [[true, 10 * NSEC_PER_SEC], [false, 30 * NSEC_PER_MSEC]] as const) {
     const { w, g } = hostileSetup('hybrid', {}, { rxNotify });
     const q = g.vif.queues[0]!;
-    g.vif.ndoStartXmit(rxSkb(w, 1000, 1));
+    g.vif.ndoStartXmit(stackSkb(w, 1000, 1));
     run(w);
     assert.is(q.rxQueue.count, 1);
     w.t.clock.advance(drainNs - 2 * NSEC_PER_MSEC);
@@ -622,14 +614,14 @@ test('XSA-448: a zero-size follow-on slot is answered OKAY at once without touch
 test('XSA-424: a drop on the full RX queue frees outside the queue: a destructor that transmits again finds it consistent', () => {
   const { w, g } = hostileSetup();
   const q = g.vif.queues[0]!;
-  while (!q.rxQueueStopped) g.vif.ndoStartXmit(rxSkb(w, 4000, q.rxQueue.count));
+  while (!q.rxQueueStopped) g.vif.ndoStartXmit(stackSkb(w, 4000, q.rxQueue.count));
   const queued = q.rxQueue.count;
   const dropped = q.stats.rxDropped;
   let reentered = 0;
-  const victim = rxSkb(w, 1000, 7);
+  const victim = stackSkb(w, 1000, 7);
   victim.destructor = () => {
     reentered++;
-    g.vif.ndoStartXmit(rxSkb(w, 1000, 8));          // re-enters xmit while the first drop is being freed
+    g.vif.ndoStartXmit(stackSkb(w, 1000, 8));          // re-enters xmit while the first drop is being freed
   };
   g.vif.ndoStartXmit(victim);
   assert.is(reentered, 1);
@@ -654,7 +646,7 @@ test('XSA-392 (pvnet finding): an xdp-headroom past the page does not spin the g
   assert.is(g.vif.xdpHeadroom, 5000);
   g.postRx(8);
   const timers = timerCounter(w.t.clock);
-  g.vif.ndoStartXmit(rxSkb(w, 500, 1));
+  g.vif.ndoStartXmit(stackSkb(w, 500, 1));
   run(w);
   assert.ok(timers.fired < 100, `bounded: ${timers.fired} callbacks`);
   const rsp = g.rxResponses();

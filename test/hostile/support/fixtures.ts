@@ -20,7 +20,7 @@ import type { ManualClock } from '../../../src/hv/clock.ts';
 import type { Domain } from '../../../src/hv/domain.ts';
 import { xenbusCreateDevice } from '../../../src/hv/xenbus.ts';
 import { FlatPageAllocator } from '../../../src/mm/page-allocator.ts';
-import { SkbAudit, SkbEnv, allocSkb, kfreeSkb, skbPutData, skbReserve, skbToBytes } from '../../../src/skb/index.ts';
+import { SkbAudit, SkbEnv, allocSkb, kfreeSkb, skbPutData, skbReserve, skbToBytes, type SkBuff } from '../../../src/skb/index.ts';
 import { NetfrontInfo } from '../../../src/drivers/netfront/index.ts';
 import type { BackendInfo } from '../../../src/drivers/netback/xenbus.ts';
 import type { TxStrategy } from '../../../src/drivers/netback/index.ts';
@@ -38,6 +38,14 @@ export function hostileSetup(
   const g = new TestGuest(w, guest);
   g.connect();
   return { w, g };
+}
+
+/** A dom0 sk_buff of `len` linear bytes (a frame, TCP when it fits) for the guest-RX path. */
+export function stackSkb(w: NbWorld, len: number, seed = 1): SkBuff {
+  const skb = allocSkb(w.env, len + 64)!;
+  skbReserve(skb, 64);
+  skbPutData(skb, frame(len, seed, { tcp: len >= 54 }));
+  return skb;
 }
 
 /** Response statuses the guest has not read yet, in ring order. */
