@@ -40,6 +40,11 @@ export class Doorbell {
     if (Atomics.load(this.w, BELL_SLEEPING) !== 0) Atomics.notify(this.w, BELL_SEQ);
   }
 
+  /** The owner is sleeping (or about to): what a peer deciding whether to keep spinning looks at. */
+  sleeping(): boolean {
+    return Atomics.load(this.w, BELL_SLEEPING) !== 0;
+  }
+
   /** Sleep until rung after `seq` was read, or `timeoutMs` passed. */
   sleep(seq: number, timeoutMs: number): void {
     Atomics.store(this.w, BELL_SLEEPING, 1);

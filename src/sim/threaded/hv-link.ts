@@ -125,6 +125,8 @@ export class GuestLink {
   }
 
   forwardEvent(port: number): void {
+    const bit = 1 << (port & 31);
+    if ((Atomics.or(this.link.upcall, port >> 5, bit) & bit) !== 0) return;
     if (!this.link.events.push(EV_EVENT, port, 0, 0)) {
       throw new InvalidArgument(`dom${this.guest.domid}: event queue overflow (port ${port})`);
     }

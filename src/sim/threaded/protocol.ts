@@ -7,12 +7,14 @@
  *   posted   ── evtchn send, EOI, shutdown ───────▶  executed in order, before any call that follows
  *   call     ── alloc_unbound, close, xenstore,    ▶  executed, answered; the guest waits
  *               setup_table, query_size, marks
- *   events   ◀── event delivered on a guest port ──  onEvent for the guest's domid
+ *   events   ◀── event delivered on a guest port ──  onEvent for the guest's domid; one record per port at
+ *                                                    most (the `upcall` bits: Xen's upcall-pending flag)
  *   watches  ◀── xenstore watch fired ─────────────  a watch the guest registered
  *   hvBell / guestBell: each side rings the other's after publishing
  * ```
  */
 
+import { EVTCHN_2L_NR_CHANNELS } from '../../abi/event_channel.ts';
 import { CallSlot, Doorbell, MessageQueue, RecordQueue } from './channel.ts';
 
 /** Posted hypercalls (guest → hypervisor), record word 0. */
@@ -46,6 +48,7 @@ export interface LinkParts {
   readonly events: SharedArrayBuffer;
   readonly watches: { index: SharedArrayBuffer; data: SharedArrayBuffer };
   readonly call: SharedArrayBuffer;
+  readonly upcall: SharedArrayBuffer;
 }
 
 /** The channels of one guest, as either side holds them. */
@@ -56,6 +59,12 @@ export class Link {
   readonly events: RecordQueue;
   readonly watches: MessageQueue;
   readonly call: CallSlot;
+  /**
+   * One bit per guest port: a delivery for it is queued and not yet taken by the guest thread. A further
+   * delivery while the bit is set adds nothing (as a second event for a vCPU whose upcall is already pending
+   * raises no second upcall), so the event queue holds at most one record per port.
+   */
+  readonly upcall: Int32Array;
 
   static create(): Link {
     return new Link({
@@ -65,6 +74,7 @@ export class Link {
       events: RecordQueue.create(4096).sab,
       watches: MessageQueue.create(256).parts,
       call: CallSlot.create().sab,
+      upcall: new SharedArrayBuffer(EVTCHN_2L_NR_CHANNELS / 8),
     });
   }
 
@@ -75,5 +85,6 @@ export class Link {
     this.events = new RecordQueue(parts.events);
     this.watches = new MessageQueue(parts.watches);
     this.call = new CallSlot(parts.call);
+    this.upcall = new Int32Array(parts.upcall);
   }
 }

@@ -250,7 +250,9 @@ export class RemoteHypervisor {
     const l = this.port.link;
     let n = 0;
     while (l.events.pop(scratch)) {
-      this.evtchn.onEvent(this.dom.domid, scratch[1]!);
+      const port = scratch[1]!;
+      Atomics.and(l.upcall, port >> 5, ~(1 << (port & 31)));
+      this.evtchn.onEvent(this.dom.domid, port);
       n++;
     }
     for (let m = l.watches.pop(); m !== undefined; m = l.watches.pop()) {

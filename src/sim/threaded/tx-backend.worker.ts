@@ -35,7 +35,7 @@ async function main(d: TxWorkerData): Promise<void> {
   post({ type: 'ready', memory: back.hv.mem.shared, guest: gl.domainInfo() });
 
   const stallMs = d.plan.stallMs ?? 30_000;
-  runLoop(() => gl.shutdown, () => gl.poll(), { bell: link.hvBell, clock, what: 'hypervisor thread', stallMs, stats });
+  runLoop(() => gl.shutdown, () => gl.poll(), { bell: link.hvBell, clock, what: 'hypervisor thread', stallMs, stats, peer: link.guestBell, ...(d.plan.spinMs !== undefined ? { spinMs: d.plan.spinMs } : {}) });
 
   const netback = back.be.vif?.queueStats ?? null;
   netbackRemove(back.be);

@@ -29,7 +29,10 @@ async function main(d: TxGuestWorkerData): Promise<void> {
   const step = () => rhv.drain(scratch) + gen.pump();
   const stallMs = d.plan.stallMs ?? 30_000;
   const loop = (what: string, done: () => boolean, stats?: LoopStats) =>
-    runLoop(done, step, { bell: link.guestBell, clock, what: `guest thread: ${what}`, stallMs, ...(stats ? { stats } : {}) });
+    runLoop(done, step, {
+      bell: link.guestBell, peer: link.hvBell, clock, what: `guest thread: ${what}`, stallMs, ...(stats ? { stats } : {}),
+      ...(d.plan.spinMs !== undefined ? { spinMs: d.plan.spinMs } : {}),
+    });
 
   loop('connecting', () => connected(nf, null));
   gen.allow(d.plan.warmup);

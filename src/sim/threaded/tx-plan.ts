@@ -23,6 +23,8 @@ export interface TxRunPlan {
   readonly heap?: boolean;
   /** A thread that makes no progress for this long fails the run (ms). */
   readonly stallMs?: number;
+  /** How long an idle thread spins before it sleeps on its doorbell (ms; loop.ts's default if absent). */
+  readonly spinMs?: number;
 }
 
 /** Labels of the posted marks. */
