@@ -8,6 +8,27 @@ import { specToSvg } from '../report/vega.ts';
 import { allScenarios, scenarioByName, type TraceEvent } from '../sim/scenarios/index.ts';
 import { intFlag, parseCommandArgs, UsageError, type Command } from './common.ts';
 
+/**
+ * Scenario knobs may also be given as flags of their own (`--flood 100`, `--flood=100`): rewrite those into
+ * `--set flood=100` for the scenario named by the first positional, before strict parsing.
+ */
+function knobFlagsToSet(argv: string[]): string[] {
+  const s = scenarioByName(argv.find((a) => !a.startsWith('-')) ?? '');
+  if (s === undefined) return argv;
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--([a-zA-Z][\w-]*)(?:=(.*))?$/.exec(argv[i]!);
+    if (m !== null && m[1]! in s.knobs) {
+      const value = m[2] ?? argv[++i];
+      if (value === undefined) throw new UsageError(`--${m[1]} takes a number`);
+      out.push('--set', `${m[1]}=${value}`);
+    } else {
+      out.push(argv[i]!);
+    }
+  }
+  return out;
+}
+
 /** Write a result file, turning an unwritable path into a one-line usage error. */
 function writeOut(flag: string, path: string, data: string | Uint8Array): void {
   try {
@@ -53,12 +74,14 @@ export const runCommand: Command = {
     '  --json          print the result as JSON',
     '  --trace FILE    write the lifecycle trace as JSON lines; FILE.svg: the lifecycle timeline chart instead',
     '  --pcap FILE     write every frame crossing a vif or the bridge as a pcap (Ethernet, virtual time)',
-    '  --set KNOB=N    set a scenario knob (repeatable)',
+    '  --set KNOB=N    set a scenario knob (repeatable); --KNOB N is the same (e.g. --flood 100)',
+    '  --reserve MODE  the same as --mode (the swap-over-network scenario\'s reserve mode)',
     '  -h, --help',
   ].join('\n'),
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(argv, {
+    const { values, positionals } = parseCommandArgs(knobFlagsToSet(argv), {
       mode: { type: 'string' },
+      reserve: { type: 'string' },
       seed: { type: 'string' },
       json: { type: 'boolean' },
       trace: { type: 'string' },
@@ -73,7 +96,10 @@ export const runCommand: Command = {
     if (name === undefined) throw new UsageError("missing scenario name (see 'pvnet scenarios')");
     const s = scenarioByName(name);
     if (s === undefined) throw new UsageError(`unknown scenario '${name}' (see 'pvnet scenarios')`);
-    const mode = values.mode ?? s.defaultMode;
+    if (values.mode !== undefined && values.reserve !== undefined && values.mode !== values.reserve) {
+      throw new UsageError('--mode and --reserve name the same thing; give one');
+    }
+    const mode = values.mode ?? values.reserve ?? s.defaultMode;
     if (!s.modes.includes(mode)) throw new UsageError(`scenario '${name}' has no mode '${mode}' (modes: ${s.modes.join(', ')})`);
     const seed = intFlag('seed', values.seed, 1);
     const knobs: Record<string, number> = {};

@@ -61,4 +61,17 @@ test('cli run: bad usage (unknown scenario, mode, knob, seed) is one line and ex
   }
 });
 
+test('cli run: --reserve is --mode, and a knob may be its own flag (--flood 100 = --set flood=100)', async () => {
+  const a = capture();
+  const b = capture();
+  assert.is(await main(['run', 'swap-over-network', '--reserve', 'nta', '--flood', '2', '--json'], a.io), 0);
+  assert.is(await main(['run', 'swap-over-network', '--mode', 'nta', '--set', 'flood=2', '--json'], b.io), 0);
+  assert.is(a.out.join(''), b.out.join(''));
+  const r = JSON.parse(a.out.join(''));
+  assert.is(r.mode, 'nta');
+  const c = capture();
+  assert.is(await main(['run', 'swap-over-network', '--mode', 'off', '--reserve', 'nta'], c.io), 2);
+  assert.is(c.err.length, 1);
+});
+
 test.run();
