@@ -103,11 +103,14 @@ export interface BenchReport {
   readonly allocation: AllocationCheck[] | null;
 }
 
-/** Packets measured per run, by size: about 50-150 ms of work each on a quick run. */
+/**
+ * Packets per run, by size: a warm-up long enough for the JIT to settle in fresh workers (a third of the
+ * measured count), then about 0.1-0.3 s of measured work on a quick run, three times that on a full run.
+ */
 function packetsFor(size: number, quick: boolean, scale: number): { warmup: number; packets: number } {
-  const base = size <= 1500 ? 20_000 : size <= 4096 ? 10_000 : size <= 16384 ? 5_000 : 3_000;
-  const packets = Math.max(1, Math.round(base * (quick ? 1 : 5) * scale));
-  return { warmup: Math.max(1, Math.round(Math.min(packets, 2_000 * scale))), packets };
+  const base = size <= 1500 ? 60_000 : size <= 4096 ? 30_000 : size <= 16384 ? 15_000 : 8_000;
+  const packets = Math.max(1, Math.round(base * (quick ? 1 : 3) * scale));
+  return { warmup: Math.max(1, Math.round((base / 3) * scale)), packets };
 }
 
 function median(xs: number[]): number {
@@ -160,10 +163,17 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     ringMsgsPerSec: ring.msgsPerSec, memcpyBytesPerSec: bySize[String(TX_MAX_SIZE)]!, memcpyBytesPerSecBySize: bySize, machine, date,
   };
 
+  // One short run first, not recorded: the first workers of a process also pay for loading and compiling the
+  // sources (tsx's cache, the OS page cache), which would otherwise land on whichever case runs first.
+  say('warming up');
+  await runThreadedTx({ spec: { strategy: strategies[0]!, size: sizes[0]!, tap: false, verify: false }, warmup: 100, packets: 100 });
+
+  // Sizes outside, strategies inside: strategies compared at one size are measured back to back, so a change
+  // in the machine's load during the run spreads over sizes rather than over strategies.
   const results: BenchRecord[] = [];
   for (const tap of taps) {
-    for (const strategy of strategies) {
-      for (const size of sizes) {
+    for (const size of sizes) {
+      for (const strategy of strategies) {
         const { warmup, packets } = packetsFor(size, quick, scale);
         say(`${strategy} ${size} B${tap ? ' + tap' : ''}: ${packets} packets`);
         const runs: ThreadedTxResult[] = [];
@@ -185,6 +195,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       }
     }
   }
+
+  const order = (x: BenchRecord) => strategies.indexOf(x.strategy) * 1e6 + x.size + (x.tap ? 1e9 : 0);
+  results.sort((a, b) => order(a) - order(b));
 
   const crossover = modelCrossover(params);
   const model: { size: number; strategy: TxStrategy; ns: number }[] = [];
