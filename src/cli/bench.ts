@@ -73,6 +73,12 @@ function parseCost(items: readonly string[]): Partial<CostParams> {
 const fmt = (v: number, digits = 2) => v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const int = (v: number) => Math.round(v).toLocaleString('en-US');
 
+/** A ratio with three decimals; a count or a byte figure as an integer. */
+function targetValue(v: number | null): string {
+  if (v === null) return 'not measured';
+  return Number.isInteger(v) ? int(v) : fmt(v, 3);
+}
+
 /** The report as Markdown: the results table, the baselines, the model, the targets. */
 export function formatBenchReport(r: BenchReport): string {
   const b = r.baselines;
@@ -91,7 +97,7 @@ export function formatBenchReport(r: BenchReport): string {
     '',
     '| target | required | measured | met |',
     '|---|---|---:|:-:|',
-    ...r.targets.map((t) => `| ${t.name} | ${t.target} | ${t.value === null ? 'not measured' : fmt(t.value, 3)} | ${t.met === null ? '–' : t.met ? 'yes' : 'no'} |`),
+    ...r.targets.map((t) => `| ${t.name} | ${t.target} | ${targetValue(t.value)} | ${t.met === null ? '–' : t.met ? 'yes' : 'no'} |`),
   ];
   if (r.allocation !== null) {
     lines.push('', '| allocation check | packets | heap growth guest / dom0 (B) | minor GCs guest / dom0 | major GCs |', '|---|---:|---:|---:|---:|');
