@@ -93,8 +93,10 @@ interface WasmApi {
 }
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 const WASM_PAGE = 65536;
-/** Below this many bytes, copyOut / copyIn loop in JS (no view to allocate). */
+/** Up to this many bytes, copyOut / copyIn move words through cached DataViews (no view to allocate). */
 const SMALL_COPY = 64;
+/** Private arrays whose DataView copyOut / copyIn keep. */
+const VIEW_CACHE = 8;
 
 export class MachineMemory implements Pick<PageRef, 'bytes' | 'view' | 'words'> {
   readonly nrFrames: number;
@@ -119,6 +121,9 @@ export class MachineMemory implements Pick<PageRef, 'bytes' | 'view' | 'words'> 
 
   private readonly freeStack: Int32Array;
   private nrFree: number;
+  private readonly cacheArrs: (Uint8Array | null)[] = new Array<Uint8Array | null>(VIEW_CACHE).fill(null);
+  private readonly cacheViews: (DataView | null)[] = new Array<DataView | null>(VIEW_CACHE).fill(null);
+  private cacheNext = 0;
   private readonly access = new Map<number, DomainAccess>();
 
   constructor(nrFrames: number, shared?: MachineMemoryShared) {
@@ -362,26 +367,51 @@ export class MachineMemory implements Pick<PageRef, 'bytes' | 'view' | 'words'> 
     this.wasmCopy(dst, src, n);
   }
 
-  /** Copy `n` bytes at index `index` of machine memory into `dst[dstOff..]`. */
+  /**
+   * Copy `n` bytes at index `index` of machine memory into `dst[dstOff..]`. A small span moves four bytes at a
+   * time through DataViews (no view is made per call: see `viewOf`); a large one through one subarray.
+   */
   copyOut(index: number, dst: Uint8Array, dstOff: number, n: number): void {
-    const b = this.bytes;
     if (n <= SMALL_COPY) {
-      for (let i = 0; i < n; i++) dst[dstOff + i] = b[index + i]!;
+      const from = this.view;
+      const to = this.viewOf(dst);
+      let i = 0;
+      for (; i + 4 <= n; i += 4) to.setUint32(dstOff + i, from.getUint32(index + i, true), true);
+      for (; i < n; i++) dst[dstOff + i] = this.bytes[index + i]!;
     } else {
-      dst.set(b.subarray(index, index + n), dstOff);
+      dst.set(this.bytes.subarray(index, index + n), dstOff);
     }
   }
 
-  /** Copy `src[srcOff..srcOff+n)` into machine memory at index `index`. */
+  /** Copy `src[srcOff..srcOff+n)` into machine memory at index `index` (as copyOut, the other way). */
   copyIn(index: number, src: Uint8Array, srcOff: number, n: number): void {
     const b = this.bytes;
     if (n <= SMALL_COPY) {
-      for (let i = 0; i < n; i++) b[index + i] = src[srcOff + i]!;
+      const from = this.viewOf(src);
+      const to = this.view;
+      let i = 0;
+      for (; i + 4 <= n; i += 4) to.setUint32(index + i, from.getUint32(srcOff + i, true), true);
+      for (; i < n; i++) b[index + i] = src[srcOff + i]!;
     } else if (srcOff === 0 && n === src.length) {
       b.set(src, index);
     } else {
       b.set(src.subarray(srcOff, srcOff + n), index);
     }
+  }
+
+  /**
+   * A DataView over private array `a`, from a cache of the last VIEW_CACHE arrays seen: the header scratch
+   * buffers a stack copies into are few and long-lived, so steady-state copies make no view.
+   */
+  private viewOf(a: Uint8Array): DataView {
+    const arrs = this.cacheArrs;
+    for (let i = 0; i < VIEW_CACHE; i++) if (arrs[i] === a) return this.cacheViews[i]!;
+    const v = new DataView(a.buffer, a.byteOffset, a.byteLength);
+    const k = this.cacheNext;
+    this.cacheNext = (k + 1) % VIEW_CACHE;
+    arrs[k] = a;
+    this.cacheViews[k] = v;
+    return v;
   }
 
   /** Fill `len` bytes of `frame` at `off` with `value`, as `domid`. */
