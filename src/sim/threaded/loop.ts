@@ -43,6 +43,18 @@ export class LoopStats {
   /** Sleeps on the doorbell and their total length (ms; part of idleMs). */
   sleeps = 0;
   sleptMs = 0;
+  /** The stretch in progress (not yet in busyMs / idleMs): busy or idle, since when (performance.now()). */
+  busyNow = false;
+  since = 0;
+}
+
+/** A copy of `st` with the stretch in progress counted up to `now`: a snapshot taken in the middle of a loop. */
+export function loopSnapshot(st: LoopStats, now: number): LoopStats {
+  const out = Object.assign(new LoopStats(), st);
+  if (st.busyNow) out.busyMs += now - st.since;
+  else out.idleMs += now - st.since;
+  out.since = now;
+  return out;
 }
 
 /** Idle rounds between two looks at the time (the spin, stall and sleep decisions). */
@@ -62,6 +74,8 @@ export function runLoop(done: () => boolean, step: () => number, o: LoopOptions)
   let busy = true;
   let mark = performance.now();
   let seen = mark;
+  st.busyNow = true;
+  st.since = mark;
   let idleSince = mark;
   let idleRounds = 0;
   while (!done()) {
@@ -74,6 +88,8 @@ export function runLoop(done: () => boolean, step: () => number, o: LoopOptions)
         st.idleMs += seen - mark;
         mark = seen;
         busy = true;
+        st.busyNow = true;
+        st.since = mark;
       }
       continue;
     }
@@ -84,6 +100,8 @@ export function runLoop(done: () => boolean, step: () => number, o: LoopOptions)
       mark = seen;
       idleSince = seen;
       busy = false;
+      st.busyNow = false;
+      st.since = mark;
     }
     if (++idleRounds % IDLE_CHECK_EVERY !== 0) continue;
     seen = performance.now();
@@ -101,4 +119,5 @@ export function runLoop(done: () => boolean, step: () => number, o: LoopOptions)
   const t = performance.now();
   if (busy) st.busyMs += t - mark;
   else st.idleMs += t - mark;
+  st.since = t;
 }

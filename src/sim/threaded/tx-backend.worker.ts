@@ -10,7 +10,7 @@ import { netbackRemove } from '../../drivers/netback/index.ts';
 import { buildBackendSide, machineCost } from '../bench/machine.ts';
 import { GuestLink } from './hv-link.ts';
 import { HeapWatch } from './heap.ts';
-import { LoopStats, runLoop } from './loop.ts';
+import { LoopStats, loopSnapshot, runLoop } from './loop.ts';
 import { Link } from './protocol.ts';
 import { MARK_END, MARK_START, type TxBackendResult, type TxMark, type TxWorkerData, type TxWorkerMessage } from './tx-plan.ts';
 import { WallClock, epochMs } from './wall-clock.ts';
@@ -29,7 +29,7 @@ async function main(d: TxWorkerData): Promise<void> {
   const stats = new LoopStats();
   gl.onMark = (label) => {
     if (heap !== null && label === MARK_END) heap.stop();
-    marks.push({ label, atMs: epochMs(), cost: machineCost(back), delivered: back.sink.delivered, loop: { ...stats } });
+    marks.push({ label, atMs: epochMs(), cost: machineCost(back), delivered: back.sink.delivered, loop: loopSnapshot(stats, performance.now()) });
     if (heap !== null && label === MARK_START) heap.start();
   };
   post({ type: 'ready', memory: back.hv.mem.shared, guest: gl.domainInfo() });
