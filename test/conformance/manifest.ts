@@ -24,7 +24,7 @@ export const C_EXPRESSION: Readonly<Record<string, string>> = {
   XEN_NETIF_RSP_NULL: 'NETIF_RSP_NULL',
 };
 
-/** Constants with no counterpart in the Xen public headers, and why. Reported as skipped. */
+/** Constants with no counterpart in the Xen public headers, and why. Reported as not compared, with the reason. */
 export const NOT_IN_HEADERS: Readonly<Record<string, string>> = {
   GNTTAB_UNMAP_BATCH_SIZE: 'hypervisor internal (xen/common/grant_table.c)',
   DEFAULT_MAX_GRANT_FRAMES: 'hypervisor command-line default, not ABI',
@@ -33,7 +33,7 @@ export const NOT_IN_HEADERS: Readonly<Record<string, string>> = {
   XEN_NETIF_EXTRA_TYPE_XDP: "only in Linux's copy of netif.h (Xen 4.17 ends at HASH, MAX 5)",
 };
 
-/** Members of layout tables that the Xen headers lack, and why. Reported as skipped. */
+/** Members of layout tables that the Xen headers lack, and why. Reported as not compared, with the reason. */
 export const MEMBERS_NOT_IN_HEADERS: Readonly<Record<string, string>> = {
   'NETIF_EXTRA_INFO.u.xdp': "only in Linux's copy of netif.h",
 };

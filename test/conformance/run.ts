@@ -100,7 +100,7 @@ async function layout(rep: Reporter, tmp: string, headers: { netifH: string; rin
   const plan = planLayout(mods);
   const decls = syntheticRings(plan);
   for (const p of plan.problems) rep.check(p, false);
-  for (const s of plan.skips) rep.skip(s.name, s.why);
+  for (const s of plan.skips) rep.notCompared(s.name, s.why);
   const stringArrays = Object.values(mods).flatMap((m) => Object.entries(m))
     .filter(([n, v]) => Array.isArray(v) && /^[A-Z]/.test(n) && v.every((s) => typeof s === 'string')).map(([n]) => n);
   const built = buildLayout(rep, plan.checks, decls, stringArrays, tmp);
@@ -117,7 +117,7 @@ async function layout(rep: Reporter, tmp: string, headers: { netifH: string; rin
   const all = Object.assign({}, ...Object.values(mods)) as Record<string, unknown>;
   for (const n of netifHeaderNames(headers.netifH, mods['netif'] ?? {})) rep.check(n.name, n.ok, () => n.detail);
   const ring = ringHeaderNames(headers.ringH, all);
-  for (const s of ring.skips) rep.skip(s.name, s.why);
+  for (const s of ring.skips) rep.notCompared(s.name, s.why);
   for (const n of ring.checks) rep.check(n.name, n.ok, () => n.detail);
   rep.end();
 }

@@ -38,8 +38,8 @@ export class Reporter {
       () => `expected ${JSON.stringify(expected)}\nactual   ${JSON.stringify(actual)}`);
   }
 
-  skip(name: string, why: string): void {
-    console.log(`# skip  ${this.group}: ${name}: ${why}`);
+  notCompared(name: string, why: string): void {
+    console.log(`# not compared  ${this.group}: ${name}: ${why}`);
   }
 
   end(): void {
