@@ -30,7 +30,6 @@ export class KmemCacheBusy extends PvnetError {
   }
 }
 
-/** -ENOMEM as an outcome value (the reserve cannot grow; a charge cannot be backed). */
-export const ENOMEM = 12;
-/** -EEXIST as an outcome value (mem_reserve_connect of a node that already has a parent). */
-export const EEXIST = 17;
+/** -ENOMEM (the reserve cannot grow; a charge cannot be backed) and -EEXIST (mem_reserve_connect of a node that
+ * already has a parent), returned as outcome values. */
+export { ENOMEM, EEXIST } from '../errno.ts';

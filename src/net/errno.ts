@@ -1,5 +1,2 @@
 /** Linux errno values the net layer returns (as negative numbers), beside the skb layer's. */
-export { EINVAL, ENOMEM } from '../skb/errno.ts';
-
-export const EAGAIN = 11;
-export const ENOBUFS = 105;
+export { EINVAL, ENOMEM, EAGAIN, ENOBUFS } from '../errno.ts';

@@ -15,10 +15,10 @@ import { CHECKSUM_PARTIAL } from '../../skb/constants.ts';
 import { pskbMayPull } from '../../skb/pull.ts';
 import { skbCopyBits, skbStoreBits } from '../../skb/bytes.ts';
 import { skbHeadlen, skbHeadroom, type SkBuff } from '../../skb/skbuff.ts';
-import { ENOMEM } from '../../skb/errno.ts';
+import { ENOMEM, EPROTO } from '../../errno.ts';
 import { ETH_P_IP, ETH_P_IPV6, IPPROTO_TCP, IPPROTO_UDP } from '../../net/wire.ts';
 
-export const EPROTO = 71;
+export { EPROTO };
 
 // IPv6 extension headers skb_checksum_setup_ipv6 walks.
 const IPPROTO_HOPOPTS = 0;

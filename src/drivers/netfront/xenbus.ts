@@ -13,6 +13,7 @@
  * default), so nothing a backend writes can throw here.
  */
 
+import { ENODEV } from '../../errno.ts';
 import {
   XenbusStateClosed, XenbusStateClosing, XenbusStateConnected, XenbusStateInitialising, XenbusStateInitWait,
   XenbusStateUnknown, type XenbusState,
@@ -29,7 +30,7 @@ import { notifyRemoteViaEvtchn, setupNetfront, xennetDestroyQueue, type Netfront
 import { xennetAllocRxBuffers } from './rx.ts';
 
 /** -ENODEV: the backend cannot do what netfront needs (no copying receive path). */
-export const ENODEV = 19;
+export { ENODEV };
 
 /** xenbus_switch_state for this device: publish `state` and remember it. */
 export function xennetSwitchState(info: NetfrontInfo, state: XenbusState): void {
