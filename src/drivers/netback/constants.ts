@@ -66,8 +66,8 @@ export const NETBK_RX_EOI = 0x01;
 export const NETBK_TX_EOI = 0x02;
 export const NETBK_COMMON_EOI = 0x04;
 
-/** ETH_HLEN: the smallest first slot netback accepts. */
-export const ETH_HLEN = 14;
+/** ETH_HLEN: the smallest first slot netback accepts (the stack's constant). */
+export { ETH_HLEN } from '../../net/wire.ts';
 
 /** Copy ops one TX packet can need at most: 19 slots, each split once at a head frame boundary, and spare. */
 export const MAX_COPY_OPS_PER_PACKET = 2 * (XEN_NETBK_LEGACY_SLOTS_MAX + 1) + 2;

@@ -12,6 +12,7 @@
  * ever lowers.
  */
 
+import { XEN_PAGE_SIZE } from '../../abi/page.ts';
 import { once } from 'node:events';
 import os from 'node:os';
 import { InvalidArgument } from '../../errors.ts';
@@ -19,7 +20,7 @@ import { spawnTsWorker } from '../threaded/spawn.ts';
 import { RING_BASELINE_SLOTS, RB_GO, RB_HDR } from './ring-baseline.ts';
 
 const POOL_PAGES = 64;
-const PAGE = 4096;
+const PAGE = XEN_PAGE_SIZE;
 
 /** Bytes per second of a typed-array copy of `size` bytes, best of `reps` runs of about `ms` each. */
 export function memcpyBytesPerSec(size: number, reps = 3, ms = 150): number {
