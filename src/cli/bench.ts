@@ -6,11 +6,11 @@
  * load vega.
  */
 
-import { accessSync, constants, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_COST_PARAMS, type CostParams } from '../hv/cost.ts';
 import type { BenchReport } from '../sim/bench/harness.ts';
-import { parseCommandArgs, UsageError, type Command } from './common.ts';
+import { makeOutputDir, parseCommandArgs, UsageError, type Command } from './common.ts';
 
 const USAGE = [
   'usage: pvnet bench [--quick] [--json FILE] [--svg DIR] [--alloc] [--cost NAME=NS ...]',
@@ -47,9 +47,7 @@ function checkJsonPath(file: string): string {
 function checkSvgDir(dir: string): string {
   const path = resolve(dir);
   try {
-    mkdirSync(path, { recursive: true });
-    if (!statSync(path).isDirectory()) throw new UsageError(`--svg ${dir}: not a directory`);
-    accessSync(path, constants.W_OK);
+    makeOutputDir(path);
   } catch (e) {
     if (e instanceof UsageError) throw e;
     throw new UsageError(`--svg ${dir}: cannot write there (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);

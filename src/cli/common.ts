@@ -6,6 +6,8 @@
  * `UsageError`; the entry point prints its message as one line on stderr and exits 2, never a stack trace.
  */
 
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PvnetError } from '../errors.ts';
 
@@ -59,4 +61,24 @@ export function intFlag(name: string, value: string | undefined, fallback: numbe
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value)) throw new UsageError(`--${name} takes a non-negative integer, got '${value}'`);
   return Number(value);
+}
+
+/**
+ * Create `dir` and any missing parents, one component at a time, and require a writable directory; throws the
+ * fs error otherwise. Not `mkdirSync(dir, { recursive: true })`: on Node 20 that loops forever on some paths
+ * (`/proc/x`), and a CLI must answer bad usage, not hang.
+ */
+export function makeOutputDir(dir: string): void {
+  const path = resolve(dir);
+  const missing: string[] = [];
+  let p = path;
+  while (!existsSync(p)) {
+    missing.push(p);
+    const parent = dirname(p);
+    if (parent === p) break;
+    p = parent;
+  }
+  for (let i = missing.length - 1; i >= 0; i--) mkdirSync(missing[i]!);
+  if (!statSync(path).isDirectory()) throw new Error('not a directory');
+  accessSync(path, constants.W_OK);
 }

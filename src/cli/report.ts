@@ -2,8 +2,7 @@
  * `pvnet report DIR`: run the showcase and write the report files into DIR (src/report/write.ts), without the
  * terminal report. The same runs and files as `pvnet demo`.
  */
-import { accessSync, constants, mkdirSync } from 'node:fs';
-import { intFlag, parseCommandArgs, UsageError, type CliIO, type Command } from './common.ts';
+import { intFlag, makeOutputDir, parseCommandArgs, UsageError, type CliIO, type Command } from './common.ts';
 import { runShowcase, type ShowcaseResults } from '../report/showcase.ts';
 import { writeReport } from '../report/write.ts';
 import { lineProgress } from '../report/progress.ts';
@@ -13,8 +12,7 @@ export async function showcaseToDir(dir: string | null, opts: { seed: number; qu
   if (dir !== null) {
     // Checked before the runs, so a bad directory costs no minute of waiting.
     try {
-      mkdirSync(dir, { recursive: true });
-      accessSync(dir, constants.W_OK);
+      makeOutputDir(dir);
     } catch (e) {
       throw new UsageError(`cannot write the report to '${dir}': ${(e as Error).message}`);
     }
